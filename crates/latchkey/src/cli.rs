@@ -1,0 +1,134 @@
+//! The `latchkey` command line.
+
+use crate::app;
+use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings};
+use crate::domain::{AccountId, Timestamp};
+use crate::service::{Bootstrapped, Services};
+use anyhow::Context;
+use chrono::TimeDelta;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about = "Login and token service")]
+pub struct Cli {
+    /// TOML file with settings; flags and LATCHKEY_* variables override it.
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates first).
+    Serve(ServeArgs),
+    /// Bring the database schema up to date and exit.
+    Migrate(DatabaseArgs),
+    /// Offline administration, straight against the database.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token for an account and print it as JSON (for recovery).
+    Create {
+        /// The account the token acts for.
+        #[arg(long)]
+        account: AccountId,
+        /// RFC 3339 expiry; defaults to 30 days from now.
+        #[arg(long, value_parser = parse_timestamp)]
+        expires_at: Option<Timestamp>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_rfc3339(s).ok_or_else(|| "expected an RFC 3339 timestamp".to_owned())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => serve(Settings::resolve(args, &file)?).await,
+        Command::Migrate(args) => {
+            let store = app::open_store(&DatabaseSettings::resolve(args, &file)).await?;
+            store.close().await;
+            eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Token(TokenCommand::Create {
+            account,
+            expires_at,
+            database,
+        })) => {
+            let settings = DatabaseSettings::resolve(database, &file);
+            let store = app::open_store(&settings).await?;
+            if store.get_account(account).await?.is_none() {
+                anyhow::bail!("no account with id {account}");
+            }
+            let services = Services::new(store.clone(), std::time::Duration::ZERO);
+            let expires_at =
+                expires_at.unwrap_or_else(|| Timestamp::now().plus(TimeDelta::days(30)));
+            let token = services.tokens.mint(account, expires_at).await?;
+            store.close().await;
+            println!("{}", serde_json::to_string_pretty(&token)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let running = app::start(&settings, app::shutdown_signal()).await?;
+    if let Some(bootstrapped) = &running.bootstrapped {
+        report_bootstrap(bootstrapped, settings.bootstrap_token_file.as_deref())?;
+    }
+    tracing::info!(addr = %running.addr, public_url = %settings.public_url, "latchkey listening");
+    eprintln!("latchkey listening on {}", running.addr);
+    running.wait().await
+}
+
+fn report_bootstrap(b: &Bootstrapped, file: Option<&Path>) -> anyhow::Result<()> {
+    let secret = b.token.secret.expose();
+    match file {
+        Some(path) => {
+            write_private(path, &secret)
+                .with_context(|| format!("writing bootstrap token to {}", path.display()))?;
+            eprintln!(
+                "latchkey bootstrap: created admin account {} ({}); its token was written to {}",
+                b.admin.email,
+                b.admin.id,
+                path.display()
+            );
+        }
+        None => {
+            let rule = "=".repeat(72);
+            eprintln!(
+                "{rule}\nLATCHKEY BOOTSTRAP: created admin account {} ({})\n\
+                 Admin token secret (shown once, expires {}):\n\n    {secret}\n\n\
+                 Use it as: Authorization: Bearer {secret}\n{rule}",
+                b.admin.email, b.admin.id, b.token.data.expires_at
+            );
+        }
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    writeln!(file, "{contents}")
+}

@@ -1,0 +1,61 @@
+use super::{AccountId, Email, PlanId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a caller may do beyond their own account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub email: Email,
+    pub plan_id: PlanId,
+}
+
+/// The user-editable part of an account, as sent to `POST` and `PUT`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountData {
+    pub name: String,
+    pub email: Email,
+}
+
+impl AccountData {
+    /// Returns the problems with this input, empty when it is acceptable.
+    pub fn problems(&self) -> Vec<String> {
+        let name = self.name.trim();
+        let mut problems = Vec::new();
+        if name.is_empty() {
+            problems.push("name must not be empty".to_owned());
+        } else if name.chars().count() > 200 {
+            problems.push("name must be at most 200 characters".to_owned());
+        }
+        if name.chars().any(char::is_control) {
+            problems.push("name must not contain control characters".to_owned());
+        }
+        problems
+    }
+}

@@ -1,0 +1,114 @@
+use crate::service::{AuthFailure, ServiceError};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// 400 body: every problem found in the request.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorsBody {
+    pub errors: Vec<String>,
+}
+
+/// Body of every other error status.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// Every way an HTTP request can fail, mapped to a status and body in one place.
+#[derive(Debug)]
+pub enum ApiError {
+    Invalid(Vec<String>),
+    Unauthorized(AuthFailure),
+    Forbidden(&'static str),
+    NotFound(&'static str),
+    MethodNotAllowed,
+    Conflict(&'static str),
+    PayloadTooLarge,
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn invalid(problem: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![problem.into()])
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::NotFound(msg) => ApiError::NotFound(msg),
+            ServiceError::Forbidden(msg) => ApiError::Forbidden(msg),
+            ServiceError::Unauthorized(failure) => ApiError::Unauthorized(failure),
+            ServiceError::Invalid(problems) => ApiError::Invalid(problems),
+            ServiceError::Conflict(msg) => ApiError::Conflict(msg),
+            ServiceError::Internal(err) => ApiError::Internal(Box::new(err)),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            _ => ApiError::invalid(rejection.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::invalid(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::invalid(rejection.body_text())
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = ErrorBody {
+        error: message.to_owned(),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Invalid(errors) => {
+                (StatusCode::BAD_REQUEST, axum::Json(ErrorsBody { errors })).into_response()
+            }
+            ApiError::Unauthorized(failure) => {
+                let mut response = error(StatusCode::UNAUTHORIZED, failure.message());
+                // RFC 6750 §3: no error code when no credentials were sent.
+                let challenge = match failure {
+                    AuthFailure::Missing => r#"Bearer realm="latchkey""#,
+                    _ => r#"Bearer realm="latchkey", error="invalid_token""#,
+                };
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+                response
+            }
+            ApiError::Forbidden(msg) => error(StatusCode::FORBIDDEN, msg),
+            ApiError::NotFound(msg) => error(StatusCode::NOT_FOUND, msg),
+            ApiError::MethodNotAllowed => {
+                error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+            }
+            ApiError::Conflict(msg) => error(StatusCode::CONFLICT, msg),
+            ApiError::PayloadTooLarge => {
+                error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+            }
+            ApiError::Internal(err) => {
+                tracing::error!(error = %err, "request failed");
+                error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The HTTP edge: routes, extractors and the one error mapping. Knows the
+//! services, never the store.
+
+mod accounts;
+mod auth;
+mod docs;
+pub mod error;
+mod extract;
+mod login;
+mod metrics;
+mod ops;
+mod tokens;
+
+use crate::service::Services;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderName;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use error::ApiError;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use self::metrics::recorder as metrics_recorder;
+
+/// Handlers answer JSON or an [`ApiError`].
+pub type ApiResult<T> = Result<extract::Json<T>, ApiError>;
+
+/// The `{}` body of operations that return nothing.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    metrics: PrometheusHandle,
+    docs: Arc<docs::Docs>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Latchkey", description = "Login and token service."),
+    modifiers(&SecuritySchemes),
+    tags((name = "Login"), (name = "Token"), (name = "Account"), (name = "Operations"))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "Token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(login::routes())
+        .merge(tokens::routes())
+        .merge(accounts::routes())
+        .merge(ops::routes())
+}
+
+/// The OpenAPI document, generated from the handlers themselves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = api_router().split_for_parts();
+    api
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Assembles routes, shared state and layers.
+pub fn router(services: Services) -> Router {
+    let (api, openapi) = api_router().split_for_parts();
+    let state = AppState {
+        services,
+        metrics: metrics::recorder(),
+        docs: Arc::new(docs::Docs::new(&openapi)),
+    };
+    api.route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(|State(s): State<AppState>| async move { s.docs.json_response() }))
+        .route("/docs", get(|State(s): State<AppState>| async move { s.docs.html_response() }))
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings can carry credentials.
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            tracing::error!("handler panicked");
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
+}
+
+async fn not_found(req: Request) -> Response {
+    let start = Instant::now();
+    let response = ApiError::NotFound("Not found").into_response();
+    metrics::record(
+        req.method().as_str().to_owned(),
+        "unmatched".to_owned(),
+        &response,
+        start,
+    );
+    response
+}

@@ -1,0 +1,46 @@
+//! Liveness, version and Prometheus metrics.
+
+use super::extract::Json;
+use super::{AppState, Empty};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthcheck))
+        .routes(routes!(version))
+}
+
+/// Answers 200 while the process serves requests.
+#[utoipa::path(get, path = "/healthcheck", tag = "Operations",
+    responses((status = 200, body = Empty)))]
+async fn healthcheck() -> Json<Empty> {
+    Json(Empty {})
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionInfo {
+    version: &'static str,
+}
+
+/// The running build's version.
+#[utoipa::path(get, path = "/version", tag = "Operations",
+    responses((status = 200, body = VersionInfo)))]
+async fn version() -> Json<VersionInfo> {
+    Json(VersionInfo {
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

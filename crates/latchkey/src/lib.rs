@@ -1,0 +1,11 @@
+//! Latchkey: GitHub login, API tokens and fast token checks for a developer
+//! platform. Layers: [`http`] → [`service`] → [`store`], over [`domain`] types.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;

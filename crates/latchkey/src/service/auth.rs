@@ -1,0 +1,85 @@
+use super::{Caller, ServiceError, TokenCache};
+use crate::domain::{Timestamp, TokenSecret};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Why a presented credential was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    Missing,
+    Malformed,
+    Unknown,
+    Expired,
+}
+
+impl AuthFailure {
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "Authentication required",
+            AuthFailure::Malformed => "Malformed token",
+            AuthFailure::Unknown => "Invalid token",
+            AuthFailure::Expired => "Token expired",
+        }
+    }
+
+    fn outcome(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+            AuthFailure::Expired => "expired",
+        }
+    }
+}
+
+/// Turns a presented secret into a [`Caller`], via the cache when it can.
+#[derive(Clone)]
+pub struct Authenticator {
+    store: Store,
+    cache: Arc<TokenCache>,
+}
+
+impl Authenticator {
+    pub fn new(store: Store, cache: Arc<TokenCache>) -> Self {
+        Self { store, cache }
+    }
+
+    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Caller, ServiceError> {
+        let result = self.check(presented).await;
+        let outcome = match &result {
+            Ok(_) => "valid",
+            Err(ServiceError::Unauthorized(failure)) => failure.outcome(),
+            Err(_) => "error",
+        };
+        metrics::counter!("latchkey_token_validations_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn check(&self, presented: Option<&str>) -> Result<Caller, ServiceError> {
+        let presented = presented.ok_or(ServiceError::Unauthorized(AuthFailure::Missing))?;
+        let secret = TokenSecret::parse(presented)
+            .ok_or(ServiceError::Unauthorized(AuthFailure::Malformed))?;
+        let hash = secret.hash();
+        let caller = match self.cache.get(&hash) {
+            Some(caller) => caller,
+            None => {
+                let generation = self.cache.generation();
+                let record = self
+                    .store
+                    .find_token_by_hash(&hash)
+                    .await?
+                    .ok_or(ServiceError::Unauthorized(AuthFailure::Unknown))?;
+                let caller = Caller {
+                    token: record.token,
+                    role: record.role,
+                };
+                self.cache.insert(hash, caller, generation);
+                caller
+            }
+        };
+        if caller.token.expires_at.is_past(Timestamp::now()) {
+            return Err(ServiceError::Unauthorized(AuthFailure::Expired));
+        }
+        Ok(caller)
+    }
+}

@@ -1,0 +1,91 @@
+use super::Caller;
+use crate::domain::SecretHash;
+use moka::sync::Cache;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Validated secrets, keyed by hash, so the hot path skips the database.
+///
+/// Deletions evict entries on this node at once. The generation counter closes
+/// the race where a lookup reads a row just before it is deleted and caches it
+/// just after the eviction: such an insert notices the bump and undoes itself.
+/// Other nodes see a deletion within the TTL.
+pub struct TokenCache {
+    entries: Cache<SecretHash, Caller>,
+    generation: AtomicU64,
+}
+
+impl TokenCache {
+    pub fn new(ttl: Duration, capacity: u64) -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    pub fn get(&self, hash: &SecretHash) -> Option<Caller> {
+        self.entries.get(hash)
+    }
+
+    /// Read before the database lookup whose result may be cached.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub fn insert(&self, hash: SecretHash, caller: Caller, seen_generation: u64) {
+        self.entries.insert(hash, caller);
+        if self.generation.load(Ordering::SeqCst) != seen_generation {
+            self.entries.invalidate(&hash);
+        }
+    }
+
+    /// Call after the deletion has committed.
+    pub fn evict(&self, hashes: &[SecretHash]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for hash in hashes {
+            self.entries.invalidate(hash);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountId, Role, Timestamp, Token, TokenId};
+
+    fn caller() -> Caller {
+        Caller {
+            token: Token {
+                id: TokenId::generate(),
+                account_id: AccountId::generate(),
+                created_at: Timestamp::now(),
+                expires_at: Timestamp::now(),
+            },
+            role: Role::User,
+        }
+    }
+
+    #[test]
+    fn eviction_removes_entries() {
+        let cache = TokenCache::new(Duration::from_secs(60), 10);
+        let h = SecretHash([1; 32]);
+        cache.insert(h, caller(), cache.generation());
+        assert!(cache.get(&h).is_some());
+        cache.evict(&[h]);
+        assert!(cache.get(&h).is_none());
+    }
+
+    #[test]
+    fn insert_racing_an_eviction_does_not_stick() {
+        let cache = TokenCache::new(Duration::from_secs(60), 10);
+        let h = SecretHash([2; 32]);
+        let seen = cache.generation();
+        // A deletion commits and evicts while the lookup is still in flight.
+        cache.evict(&[h]);
+        cache.insert(h, caller(), seen);
+        assert!(cache.get(&h).is_none());
+    }
+}

@@ -1,0 +1,108 @@
+use super::{Caller, ServiceError, TokenCache};
+use crate::domain::{AccountId, Timestamp, Token, TokenId, TokenSecret, UnsafeToken};
+use crate::store::Store;
+use std::sync::Arc;
+
+const ACCOUNT_NOT_FOUND: ServiceError = ServiceError::NotFound("Account not found");
+const TOKEN_NOT_FOUND: ServiceError = ServiceError::NotFound("Token not found");
+
+/// Minting, listing and deleting an account's API tokens.
+#[derive(Clone)]
+pub struct TokenService {
+    store: Store,
+    cache: Arc<TokenCache>,
+}
+
+impl TokenService {
+    pub fn new(store: Store, cache: Arc<TokenCache>) -> Self {
+        Self { store, cache }
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+    ) -> Result<Vec<Token>, ServiceError> {
+        self.require_account(caller, account).await?;
+        Ok(self.store.list_tokens(account).await?)
+    }
+
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: TokenId,
+    ) -> Result<Token, ServiceError> {
+        self.require_account(caller, account).await?;
+        self.store
+            .get_token(account, id)
+            .await?
+            .ok_or(TOKEN_NOT_FOUND)
+    }
+
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        expires_at: Timestamp,
+    ) -> Result<UnsafeToken, ServiceError> {
+        self.require_account(caller, account).await?;
+        self.mint(account, expires_at).await
+    }
+
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        id: TokenId,
+    ) -> Result<(), ServiceError> {
+        self.require_account(caller, account).await?;
+        let hash = self
+            .store
+            .delete_token(account, id)
+            .await?
+            .ok_or(TOKEN_NOT_FOUND)?;
+        self.cache.evict(&[hash]);
+        Ok(())
+    }
+
+    /// Mints a token for an existing account with no caller check: for
+    /// bootstrap, the offline CLI and logins, which have done their own.
+    pub async fn mint(
+        &self,
+        account: AccountId,
+        expires_at: Timestamp,
+    ) -> Result<UnsafeToken, ServiceError> {
+        let now = Timestamp::now();
+        if expires_at.is_past(now) {
+            return Err(ServiceError::invalid("expiresAt must be in the future"));
+        }
+        let secret = TokenSecret::generate();
+        let token = Token {
+            id: TokenId::generate(),
+            account_id: account,
+            created_at: now,
+            expires_at,
+        };
+        self.store.insert_token(&token, &secret.hash()).await?;
+        Ok(UnsafeToken {
+            data: token,
+            secret,
+        })
+    }
+
+    /// Answers 404 alike for "not yours" and "does not exist", so ids cannot be probed.
+    async fn require_account(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+    ) -> Result<(), ServiceError> {
+        if !caller.can_access(account) {
+            return Err(ACCOUNT_NOT_FOUND);
+        }
+        if caller.account_id() != account && self.store.get_account(account).await?.is_none() {
+            return Err(ACCOUNT_NOT_FOUND);
+        }
+        Ok(())
+    }
+}

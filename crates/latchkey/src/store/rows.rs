@@ -1,0 +1,43 @@
+//! Decoding helpers: ids are TEXT and instants BIGINT micros in both dialects.
+
+use super::StoreError;
+use crate::domain::{AccountId, Email, PlanId, Role, SecretHash, Timestamp, TokenId};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+fn uuid(row: &AnyRow, col: &'static str) -> Result<Uuid, StoreError> {
+    let raw: String = row.try_get(col)?;
+    Uuid::parse_str(&raw).map_err(|_| StoreError::Corrupt(col))
+}
+
+pub fn account_id(row: &AnyRow, col: &'static str) -> Result<AccountId, StoreError> {
+    uuid(row, col).map(AccountId)
+}
+
+pub fn token_id(row: &AnyRow, col: &'static str) -> Result<TokenId, StoreError> {
+    uuid(row, col).map(TokenId)
+}
+
+pub fn plan_id(row: &AnyRow, col: &'static str) -> Result<PlanId, StoreError> {
+    uuid(row, col).map(PlanId)
+}
+
+pub fn timestamp(row: &AnyRow, col: &'static str) -> Result<Timestamp, StoreError> {
+    Ok(Timestamp::from_micros(row.try_get(col)?))
+}
+
+pub fn email(row: &AnyRow, col: &'static str) -> Result<Email, StoreError> {
+    let raw: String = row.try_get(col)?;
+    Email::parse(&raw).map_err(|_| StoreError::Corrupt(col))
+}
+
+pub fn role(row: &AnyRow, col: &'static str) -> Result<Role, StoreError> {
+    let raw: String = row.try_get(col)?;
+    Role::parse(&raw).ok_or(StoreError::Corrupt(col))
+}
+
+pub fn secret_hash(row: &AnyRow, col: &'static str) -> Result<SecretHash, StoreError> {
+    let raw: Vec<u8> = row.try_get(col)?;
+    SecretHash::from_slice(&raw).ok_or(StoreError::Corrupt(col))
+}
