@@ -16,7 +16,7 @@ impl Email {
         }
         let (local, domain) = s.rsplit_once('@').ok_or("email must contain '@'")?;
         let bad = |c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>';
-        if local.is_empty() || domain.is_empty() || s.chars().any(bad) || domain.contains('@') {
+        if local.is_empty() || domain.is_empty() || s.chars().any(bad) || local.contains('@') {
             return Err("email is not a valid address");
         }
         if domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {

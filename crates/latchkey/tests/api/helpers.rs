@@ -1,0 +1,207 @@
+use latchkey::config::Settings;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+use tokio::sync::oneshot;
+
+/// Runs each listed `async fn(TestApp)` on SQLite and on PostgreSQL.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await.unwrap()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server to test against; under CI its absence is a failure,
+/// not a skip.
+fn postgres_url() -> Option<String> {
+    match std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but LATCHKEY_TEST_POSTGRES_URL is not set: PostgreSQL tests must run")
+        }
+        _ => {
+            eprintln!("LATCHKEY_TEST_POSTGRES_URL not set: skipping the PostgreSQL variant");
+            None
+        }
+    }
+}
+
+/// A fresh schema per test, selected through the connection's search_path.
+async fn fresh_postgres_schema(url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let schema = format!("lk_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect to PostgreSQL");
+    conn.execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .expect("create schema");
+    conn.close().await.ok();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options[search_path]={schema}")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin_secret: String,
+    pub admin_id: String,
+    pub settings: Settings,
+    _dir: tempfile::TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("latchkey.db").display()),
+            Backend::Postgres => fresh_postgres_schema(&postgres_url()?).await,
+        };
+        let mut settings = Settings::with_database(&url);
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.database.max_connections = 4;
+        Some(Self::start(settings, dir).await)
+    }
+
+    pub async fn start(settings: Settings, dir: tempfile::TempDir) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let running = latchkey::app::start(&settings, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server starts");
+        let boot = running.bootstrapped.as_ref().expect("fresh database bootstraps");
+        let admin_secret = boot.token.secret.expose();
+        let admin_id = boot.admin.id.to_string();
+        let base = format!("http://{}", running.addr);
+        tokio::spawn(running.wait());
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            admin_secret,
+            admin_id,
+            settings,
+            _dir: dir,
+            _shutdown: tx,
+        }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, secret: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(secret) = secret {
+            req = req.bearer_auth(secret);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, secret: &str) -> Response {
+        self.request(Method::GET, path, Some(secret), None).await
+    }
+
+    pub async fn post(&self, path: &str, secret: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(secret), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, secret: &str, body: Value) -> Response {
+        self.request(Method::PUT, path, Some(secret), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, secret: &str) -> Response {
+        self.request(Method::DELETE, path, Some(secret), None).await
+    }
+
+    /// Creates a user account as the admin; returns its id.
+    pub async fn create_user(&self, name: &str, email: &str) -> String {
+        let (status, body) = json_of(
+            self.post("/v1/accounts", &self.admin_secret, json!({"name": name, "email": email}))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Mints a token for `account` as `secret`; returns the whole UnsafeToken.
+    pub async fn create_token(&self, secret: &str, account: &str, expires_at: &str) -> Value {
+        let (status, body) = json_of(
+            self.post(
+                &format!("/v1/accounts/{account}/tokens"),
+                secret,
+                json!({"expiresAt": expires_at}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// A user account with a token of its own: `(account id, secret)`.
+    pub async fn user_with_token(&self, name: &str, email: &str) -> (String, String) {
+        let id = self.create_user(name, email).await;
+        let token = self.create_token(&self.admin_secret, &id, FAR_FUTURE).await;
+        (id, token["secret"]["value"].as_str().unwrap().to_owned())
+    }
+}
+
+pub const FAR_FUTURE: &str = "2100-01-01T00:00:00Z";
+
+pub async fn json_of(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+    (status, value)
+}
+
+/// Asserts a 401 of the documented shape with a Bearer challenge.
+pub async fn assert_unauthorized(response: Response) {
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    assert!(challenge.unwrap_or_default().starts_with("Bearer"));
+}
+
+pub async fn assert_error(response: Response, expected: StatusCode) -> Value {
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, expected, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    body
+}
+
+pub async fn assert_invalid(response: Response) -> Value {
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let errors = body["errors"].as_array().expect("errors array");
+    assert!(!errors.is_empty() && errors.iter().all(Value::is_string), "{body}");
+    body
+}

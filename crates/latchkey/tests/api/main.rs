@@ -1,0 +1,11 @@
+//! End-to-end tests: the real server on a random loopback port, driven over
+//! HTTP, once on a fresh SQLite file and once on a fresh PostgreSQL schema.
+
+#[macro_use]
+mod helpers;
+
+mod accounts;
+mod auth;
+mod errors;
+mod ops;
+mod tokens;
