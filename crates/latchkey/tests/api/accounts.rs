@@ -4,8 +4,12 @@ use serde_json::json;
 
 async fn admins_create_and_read_accounts(app: TestApp) {
     let (status, account) = json_of(
-        app.post("/v1/accounts", &app.admin_secret, json!({"name": " Ada Lovelace ", "email": "Ada@Example.com"}))
-            .await,
+        app.post(
+            "/v1/accounts",
+            &app.admin_secret,
+            json!({"name": " Ada Lovelace ", "email": "Ada@Example.com"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{account}");
@@ -15,7 +19,11 @@ async fn admins_create_and_read_accounts(app: TestApp) {
     assert!(uuid::Uuid::parse_str(account["planId"].as_str().unwrap()).is_ok());
     assert_eq!(account.as_object().unwrap().len(), 4);
     let id = account["id"].as_str().unwrap();
-    let (status, got) = json_of(app.get(&format!("/v1/accounts/{id}"), &app.admin_secret).await).await;
+    let (status, got) = json_of(
+        app.get(&format!("/v1/accounts/{id}"), &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got, account);
 }
@@ -23,37 +31,64 @@ async fn admins_create_and_read_accounts(app: TestApp) {
 async fn emails_are_unique_ignoring_case(app: TestApp) {
     app.create_user("A", "same@example.com").await;
     let body = assert_error(
-        app.post("/v1/accounts", &app.admin_secret, json!({"name": "B", "email": "SAME@example.com"})).await,
+        app.post(
+            "/v1/accounts",
+            &app.admin_secret,
+            json!({"name": "B", "email": "SAME@example.com"}),
+        )
+        .await,
         StatusCode::CONFLICT,
     )
     .await;
     assert!(body["error"].as_str().unwrap().contains("Email"));
     let other = app.create_user("C", "other@example.com").await;
     assert_error(
-        app.put(&format!("/v1/accounts/{other}"), &app.admin_secret, json!({"name": "C", "email": "same@example.com"})).await,
+        app.put(
+            &format!("/v1/accounts/{other}"),
+            &app.admin_secret,
+            json!({"name": "C", "email": "same@example.com"}),
+        )
+        .await,
         StatusCode::CONFLICT,
     )
     .await;
-    let (_, got) = json_of(app.get(&format!("/v1/accounts/{other}"), &app.admin_secret).await).await;
+    let (_, got) = json_of(
+        app.get(&format!("/v1/accounts/{other}"), &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(got["email"], "other@example.com");
 }
 
 async fn users_cannot_create_accounts(app: TestApp) {
     let (_, secret) = app.user_with_token("U", "u@example.com").await;
     let body = assert_error(
-        app.post("/v1/accounts", &secret, json!({"name": "V", "email": "v@example.com"})).await,
+        app.post(
+            "/v1/accounts",
+            &secret,
+            json!({"name": "V", "email": "v@example.com"}),
+        )
+        .await,
         StatusCode::FORBIDDEN,
     )
     .await;
     assert!(!body["error"].as_str().unwrap().is_empty());
-    let (_, found) = json_of(app.get("/v1/accounts?email=v@example.com", &app.admin_secret).await).await;
+    let (_, found) = json_of(
+        app.get("/v1/accounts?email=v@example.com", &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(found["values"], json!([]));
 }
 
 async fn other_accounts_are_invisible_to_users(app: TestApp) {
     let (_, secret) = app.user_with_token("Mal", "mal@example.com").await;
     let (victim, victim_secret) = app.user_with_token("Vic", "vic@example.com").await;
-    let (_, victim_tokens) = json_of(app.get(&format!("/v1/accounts/{victim}/tokens"), &victim_secret).await).await;
+    let (_, victim_tokens) = json_of(
+        app.get(&format!("/v1/accounts/{victim}/tokens"), &victim_secret)
+            .await,
+    )
+    .await;
     let victim_token = victim_tokens[0]["id"].as_str().unwrap();
     let paths = [
         format!("/v1/accounts/{victim}"),
@@ -66,29 +101,60 @@ async fn other_accounts_are_invisible_to_users(app: TestApp) {
         assert_eq!(body["error"], "Account not found", "{path}");
     }
     let missing = uuid::Uuid::new_v4();
-    let body = assert_error(app.get(&format!("/v1/accounts/{missing}"), &secret).await, StatusCode::NOT_FOUND).await;
+    let body = assert_error(
+        app.get(&format!("/v1/accounts/{missing}"), &secret).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(body["error"], "Account not found");
     let changes = [
-        app.put(&format!("/v1/accounts/{victim}"), &secret, json!({"name": "pwned", "email": "p@example.com"})).await,
+        app.put(
+            &format!("/v1/accounts/{victim}"),
+            &secret,
+            json!({"name": "pwned", "email": "p@example.com"}),
+        )
+        .await,
         app.delete(&format!("/v1/accounts/{victim}"), &secret).await,
-        app.post(&format!("/v1/accounts/{victim}/tokens"), &secret, json!({"expiresAt": FAR_FUTURE})).await,
-        app.delete(&format!("/v1/accounts/{victim}/tokens/{victim_token}"), &secret).await,
+        app.post(
+            &format!("/v1/accounts/{victim}/tokens"),
+            &secret,
+            json!({"expiresAt": FAR_FUTURE}),
+        )
+        .await,
+        app.delete(
+            &format!("/v1/accounts/{victim}/tokens/{victim_token}"),
+            &secret,
+        )
+        .await,
     ];
     for response in changes {
         let body = assert_error(response, StatusCode::NOT_FOUND).await;
         assert_eq!(body["error"], "Account not found");
     }
     // The victim is untouched.
-    let (_, got) = json_of(app.get(&format!("/v1/accounts/{victim}"), &victim_secret).await).await;
+    let (_, got) = json_of(
+        app.get(&format!("/v1/accounts/{victim}"), &victim_secret)
+            .await,
+    )
+    .await;
     assert_eq!(got["name"], "Vic");
-    let (_, tokens) = json_of(app.get(&format!("/v1/accounts/{victim}/tokens"), &victim_secret).await).await;
+    let (_, tokens) = json_of(
+        app.get(&format!("/v1/accounts/{victim}/tokens"), &victim_secret)
+            .await,
+    )
+    .await;
     assert_eq!(tokens.as_array().unwrap().len(), 1);
 }
 
 async fn users_update_their_own_account(app: TestApp) {
     let (id, secret) = app.user_with_token("Old", "old@example.com").await;
     let (status, updated) = json_of(
-        app.put(&format!("/v1/accounts/{id}"), &secret, json!({"name": "New", "email": "new@example.com"})).await,
+        app.put(
+            &format!("/v1/accounts/{id}"),
+            &secret,
+            json!({"name": "New", "email": "new@example.com"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -113,14 +179,26 @@ async fn users_can_delete_themselves(app: TestApp) {
     let (status, body) = json_of(app.delete(&format!("/v1/accounts/{id}"), &secret).await).await;
     assert_eq!((status, body), (StatusCode::OK, json!({})));
     assert_unauthorized(app.get("/v1/login/token", &secret).await).await;
-    let (_, found) = json_of(app.get("/v1/accounts?email=gone@example.com", &app.admin_secret).await).await;
+    let (_, found) = json_of(
+        app.get("/v1/accounts?email=gone@example.com", &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(found["values"], json!([]));
 }
 
 async fn the_last_admin_cannot_be_deleted(app: TestApp) {
-    let body = assert_error(app.delete(&format!("/v1/accounts/{}", app.admin_id), &app.admin_secret).await, StatusCode::CONFLICT).await;
+    let body = assert_error(
+        app.delete(&format!("/v1/accounts/{}", app.admin_id), &app.admin_secret)
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
     assert!(body["error"].as_str().unwrap().contains("admin"));
-    assert_eq!(app.get("/v1/login/token", &app.admin_secret).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/login/token", &app.admin_secret).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn plans_have_the_documented_shape(app: TestApp) {
@@ -130,18 +208,34 @@ async fn plans_have_the_documented_shape(app: TestApp) {
     let (_, account) = json_of(app.get(&format!("/v1/accounts/{id}"), &secret).await).await;
     assert_eq!(plan["planId"], account["planId"]);
     let data = plan["planData"].as_object().unwrap();
-    for field in ["projectLimit", "componentLimit", "workerLimit", "storageLimit", "monthlyGasLimit", "monthlyUploadLimit"] {
+    for field in [
+        "projectLimit",
+        "componentLimit",
+        "workerLimit",
+        "storageLimit",
+        "monthlyGasLimit",
+        "monthlyUploadLimit",
+    ] {
         assert!(data[field].is_i64(), "{field} in {plan}");
     }
     assert_eq!(data.len(), 6);
     let missing = uuid::Uuid::new_v4();
-    assert_error(app.get(&format!("/v1/accounts/{missing}/plan"), &app.admin_secret).await, StatusCode::NOT_FOUND).await;
+    assert_error(
+        app.get(&format!("/v1/accounts/{missing}/plan"), &app.admin_secret)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 async fn search_by_email_respects_visibility(app: TestApp) {
     let (me, secret) = app.user_with_token("Me", "me@example.com").await;
     app.create_user("You", "you@example.com").await;
-    let (status, found) = json_of(app.get("/v1/accounts?email=you@example.com", &app.admin_secret).await).await;
+    let (status, found) = json_of(
+        app.get("/v1/accounts?email=you@example.com", &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(found["values"].as_array().unwrap().len(), 1);
     assert_eq!(found["values"][0]["email"], "you@example.com");
@@ -161,11 +255,27 @@ async fn admins_manage_other_accounts_tokens(app: TestApp) {
     let (user, secret) = app.user_with_token("T", "t@example.com").await;
     let minted = app.create_token(&app.admin_secret, &user, FAR_FUTURE).await;
     let id = minted["data"]["id"].as_str().unwrap();
-    let (_, listed) = json_of(app.get(&format!("/v1/accounts/{user}/tokens"), &secret).await).await;
+    let (_, listed) = json_of(
+        app.get(&format!("/v1/accounts/{user}/tokens"), &secret)
+            .await,
+    )
+    .await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    let response = app.delete(&format!("/v1/accounts/{user}/tokens/{id}"), &app.admin_secret).await;
+    let response = app
+        .delete(
+            &format!("/v1/accounts/{user}/tokens/{id}"),
+            &app.admin_secret,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_unauthorized(app.get("/v1/login/token", minted["secret"]["value"].as_str().unwrap()).await).await;
+    assert_unauthorized(
+        app.get(
+            "/v1/login/token",
+            minted["secret"]["value"].as_str().unwrap(),
+        )
+        .await,
+    )
+    .await;
 }
 
 backend_tests!(

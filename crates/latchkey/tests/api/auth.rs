@@ -8,8 +8,14 @@ fn protected_routes(account: &str, token: &str) -> Vec<(Method, String)> {
         (Method::GET, "/v1/login/token".into()),
         (Method::GET, format!("/v1/accounts/{account}/tokens")),
         (Method::POST, format!("/v1/accounts/{account}/tokens")),
-        (Method::GET, format!("/v1/accounts/{account}/tokens/{token}")),
-        (Method::DELETE, format!("/v1/accounts/{account}/tokens/{token}")),
+        (
+            Method::GET,
+            format!("/v1/accounts/{account}/tokens/{token}"),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/accounts/{account}/tokens/{token}"),
+        ),
         (Method::GET, "/v1/accounts".into()),
         (Method::POST, "/v1/accounts".into()),
         (Method::GET, format!("/v1/accounts/{account}")),
@@ -20,17 +26,32 @@ fn protected_routes(account: &str, token: &str) -> Vec<(Method, String)> {
 }
 
 async fn every_protected_route_demands_a_valid_token(app: TestApp) {
-    let (_, listed) = json_of(app.get(&format!("/v1/accounts/{}/tokens", app.admin_id), &app.admin_secret).await).await;
+    let (_, listed) = json_of(
+        app.get(
+            &format!("/v1/accounts/{}/tokens", app.admin_id),
+            &app.admin_secret,
+        )
+        .await,
+    )
+    .await;
     let token = listed[0]["id"].as_str().unwrap().to_owned();
     let body = json!({"expiresAt": FAR_FUTURE, "name": "x", "email": "x@example.com"});
     let unknown = uuid::Uuid::new_v4().to_string();
     for (method, path) in protected_routes(&app.admin_id, &token) {
         // No credentials: a bare challenge.
-        let response = app.request(method.clone(), &path, None, Some(body.clone())).await;
-        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="latchkey""#, "{method} {path}");
+        let response = app
+            .request(method.clone(), &path, None, Some(body.clone()))
+            .await;
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer realm="latchkey""#,
+            "{method} {path}"
+        );
         assert_unauthorized(response).await;
         for secret in ["not-a-uuid", unknown.as_str(), ""] {
-            let response = app.request(method.clone(), &path, Some(secret), Some(body.clone())).await;
+            let response = app
+                .request(method.clone(), &path, Some(secret), Some(body.clone()))
+                .await;
             assert_unauthorized(response).await;
         }
         let response = app
@@ -43,13 +64,18 @@ async fn every_protected_route_demands_a_valid_token(app: TestApp) {
         assert_unauthorized(response).await;
     }
     // Nothing above changed anything: the admin and its token are intact.
-    assert_eq!(app.get("/v1/login/token", &app.admin_secret).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/login/token", &app.admin_secret).await.status(),
+        StatusCode::OK
+    );
     let (_, accounts) = json_of(app.get("/v1/accounts", &app.admin_secret).await).await;
     assert_eq!(accounts["values"].as_array().unwrap().len(), 1);
 }
 
 async fn invalid_token_challenge_names_the_error(app: TestApp) {
-    let response = app.get("/v1/login/token", &uuid::Uuid::new_v4().to_string()).await;
+    let response = app
+        .get("/v1/login/token", &uuid::Uuid::new_v4().to_string())
+        .await;
     assert_eq!(
         response.headers()["www-authenticate"],
         r#"Bearer realm="latchkey", error="invalid_token""#
@@ -73,13 +99,25 @@ async fn deleting_an_account_revokes_its_tokens_at_once(app: TestApp) {
     let (user, secret) = app.user_with_token("Hal", "hal@example.com").await;
     // Warm the validation cache first.
     for _ in 0..3 {
-        assert_eq!(app.get("/v1/login/token", &secret).await.status(), StatusCode::OK);
+        assert_eq!(
+            app.get("/v1/login/token", &secret).await.status(),
+            StatusCode::OK
+        );
     }
-    let (status, body) = json_of(app.delete(&format!("/v1/accounts/{user}"), &app.admin_secret).await).await;
+    let (status, body) = json_of(
+        app.delete(&format!("/v1/accounts/{user}"), &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({}));
     assert_unauthorized(app.get("/v1/login/token", &secret).await).await;
-    assert_error(app.get(&format!("/v1/accounts/{user}"), &app.admin_secret).await, StatusCode::NOT_FOUND).await;
+    assert_error(
+        app.get(&format!("/v1/accounts/{user}"), &app.admin_secret)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 async fn deleted_tokens_fail_on_the_next_request_under_load(app: TestApp) {
@@ -98,7 +136,9 @@ async fn deleted_tokens_fail_on_the_next_request_under_load(app: TestApp) {
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let response = app.delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret).await;
+    let response = app
+        .delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     for _ in 0..20 {
         assert_unauthorized(app.get("/v1/login/token", &secret).await).await;

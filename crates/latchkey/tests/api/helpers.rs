@@ -53,7 +53,9 @@ fn postgres_url() -> Option<String> {
 async fn fresh_postgres_schema(url: &str) -> String {
     sqlx::any::install_default_drivers();
     let schema = format!("lk_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect to PostgreSQL");
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
     conn.execute(format!("CREATE SCHEMA {schema}").as_str())
         .await
         .expect("create schema");
@@ -92,7 +94,10 @@ impl TestApp {
         })
         .await
         .expect("server starts");
-        let boot = running.bootstrapped.as_ref().expect("fresh database bootstraps");
+        let boot = running
+            .bootstrapped
+            .as_ref()
+            .expect("fresh database bootstraps");
         let admin_secret = boot.token.secret.expose();
         let admin_id = boot.admin.id.to_string();
         let base = format!("http://{}", running.addr);
@@ -108,8 +113,16 @@ impl TestApp {
         }
     }
 
-    pub async fn request(&self, method: Method, path: &str, secret: Option<&str>, body: Option<Value>) -> Response {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        secret: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(secret) = secret {
             req = req.bearer_auth(secret);
         }
@@ -124,11 +137,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, secret: &str, body: Value) -> Response {
-        self.request(Method::POST, path, Some(secret), Some(body)).await
+        self.request(Method::POST, path, Some(secret), Some(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, secret: &str, body: Value) -> Response {
-        self.request(Method::PUT, path, Some(secret), Some(body)).await
+        self.request(Method::PUT, path, Some(secret), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, secret: &str) -> Response {
@@ -138,8 +153,12 @@ impl TestApp {
     /// Creates a user account as the admin; returns its id.
     pub async fn create_user(&self, name: &str, email: &str) -> String {
         let (status, body) = json_of(
-            self.post("/v1/accounts", &self.admin_secret, json!({"name": name, "email": email}))
-                .await,
+            self.post(
+                "/v1/accounts",
+                &self.admin_secret,
+                json!({"name": name, "email": email}),
+            )
+            .await,
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -202,6 +221,9 @@ pub async fn assert_invalid(response: Response) -> Value {
     let (status, body) = json_of(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let errors = body["errors"].as_array().expect("errors array");
-    assert!(!errors.is_empty() && errors.iter().all(Value::is_string), "{body}");
+    assert!(
+        !errors.is_empty() && errors.iter().all(Value::is_string),
+        "{body}"
+    );
     body
 }

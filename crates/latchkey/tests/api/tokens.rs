@@ -17,15 +17,29 @@ async fn creating_returns_token_and_secret_once(app: TestApp) {
     assert_eq!(uuid::Uuid::parse_str(secret).unwrap().get_version_num(), 4);
     assert_eq!(data.as_object().unwrap().len(), 4, "{data}");
 
-    let (status, listed) = json_of(app.get(&format!("/v1/accounts/{user}/tokens"), &app.admin_secret).await).await;
+    let (status, listed) = json_of(
+        app.get(&format!("/v1/accounts/{user}/tokens"), &app.admin_secret)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.contains(data));
-    assert!(!listed.iter().any(|t| t.to_string().contains(secret)), "listing leaks a secret");
+    assert!(
+        !listed.iter().any(|t| t.to_string().contains(secret)),
+        "listing leaks a secret"
+    );
 
     let id = data["id"].as_str().unwrap();
-    let (status, got) = json_of(app.get(&format!("/v1/accounts/{user}/tokens/{id}"), &app.admin_secret).await).await;
+    let (status, got) = json_of(
+        app.get(
+            &format!("/v1/accounts/{user}/tokens/{id}"),
+            &app.admin_secret,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&got, data);
 
@@ -39,17 +53,34 @@ async fn users_manage_their_own_tokens(app: TestApp) {
     let created = app.create_token(&secret, &user, FAR_FUTURE).await;
     let id = created["data"]["id"].as_str().unwrap();
     let new_secret = created["secret"]["value"].as_str().unwrap();
-    assert_eq!(app.get("/v1/login/token", new_secret).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/login/token", new_secret).await.status(),
+        StatusCode::OK
+    );
 
-    let (status, body) = json_of(app.delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret).await).await;
+    let (status, body) = json_of(
+        app.delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({}));
 
     // The very next request with the deleted secret fails.
     assert_unauthorized(app.get("/v1/login/token", new_secret).await).await;
-    let body = assert_error(app.get(&format!("/v1/accounts/{user}/tokens/{id}"), &secret).await, StatusCode::NOT_FOUND).await;
+    let body = assert_error(
+        app.get(&format!("/v1/accounts/{user}/tokens/{id}"), &secret)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(body["error"], "Token not found");
-    assert_error(app.delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret).await, StatusCode::NOT_FOUND).await;
+    assert_error(
+        app.delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 async fn bad_expiry_is_rejected_and_changes_nothing(app: TestApp) {
@@ -72,18 +103,60 @@ async fn bad_expiry_is_rejected_and_changes_nothing(app: TestApp) {
 async fn unknown_tokens_and_accounts_are_404(app: TestApp) {
     let (user, secret) = app.user_with_token("Di", "di@example.com").await;
     let missing = uuid::Uuid::new_v4();
-    let body = assert_error(app.get(&format!("/v1/accounts/{user}/tokens/{missing}"), &secret).await, StatusCode::NOT_FOUND).await;
+    let body = assert_error(
+        app.get(&format!("/v1/accounts/{user}/tokens/{missing}"), &secret)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(body["error"], "Token not found");
-    let body = assert_error(app.get(&format!("/v1/accounts/{missing}/tokens"), &app.admin_secret).await, StatusCode::NOT_FOUND).await;
+    let body = assert_error(
+        app.get(&format!("/v1/accounts/{missing}/tokens"), &app.admin_secret)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     assert_eq!(body["error"], "Account not found");
-    assert_error(app.post(&format!("/v1/accounts/{missing}/tokens"), &app.admin_secret, json!({"expiresAt": FAR_FUTURE})).await, StatusCode::NOT_FOUND).await;
+    assert_error(
+        app.post(
+            &format!("/v1/accounts/{missing}/tokens"),
+            &app.admin_secret,
+            json!({"expiresAt": FAR_FUTURE}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     // A token of one account cannot be reached through another account's path.
     let (other, _) = app.user_with_token("Ed", "ed@example.com").await;
-    let (_, mine) = json_of(app.get(&format!("/v1/accounts/{user}/tokens"), &secret).await).await;
+    let (_, mine) = json_of(
+        app.get(&format!("/v1/accounts/{user}/tokens"), &secret)
+            .await,
+    )
+    .await;
     let mine = mine[0]["id"].as_str().unwrap();
-    assert_error(app.get(&format!("/v1/accounts/{other}/tokens/{mine}"), &app.admin_secret).await, StatusCode::NOT_FOUND).await;
-    assert_error(app.delete(&format!("/v1/accounts/{other}/tokens/{mine}"), &app.admin_secret).await, StatusCode::NOT_FOUND).await;
-    assert_eq!(app.get("/v1/login/token", &secret).await.status(), StatusCode::OK);
+    assert_error(
+        app.get(
+            &format!("/v1/accounts/{other}/tokens/{mine}"),
+            &app.admin_secret,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_error(
+        app.delete(
+            &format!("/v1/accounts/{other}/tokens/{mine}"),
+            &app.admin_secret,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(
+        app.get("/v1/login/token", &secret).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn expired_tokens_stop_working(app: TestApp) {
@@ -92,7 +165,10 @@ async fn expired_tokens_stop_working(app: TestApp) {
     let created = app.create_token(&app.admin_secret, &user, &soon).await;
     let secret = created["secret"]["value"].as_str().unwrap();
     // Validated once, so it sits in the cache when it expires.
-    assert_eq!(app.get("/v1/login/token", secret).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/login/token", secret).await.status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
     let response = app.get("/v1/login/token", secret).await;
     let (status, body) = json_of(response).await;
@@ -102,7 +178,9 @@ async fn expired_tokens_stop_working(app: TestApp) {
 
 async fn secrets_are_stored_only_as_hashes(app: TestApp) {
     let (user, secret) = app.user_with_token("Gus", "gus@example.com").await;
-    let mut conn = sqlx::AnyConnection::connect(&app.settings.database.url.0).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&app.settings.database.url.0)
+        .await
+        .unwrap();
     let rows = sqlx::query("SELECT id, account_id, secret_hash, created_at, expires_at FROM tokens WHERE account_id = $1")
         .bind(&user)
         .fetch_all(&mut conn)
@@ -123,7 +201,14 @@ async fn bootstrap_admin_token_is_listed(app: TestApp) {
     let (status, me) = json_of(app.get("/v1/login/token", &app.admin_secret).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["accountId"], app.admin_id.as_str());
-    let (_, listed) = json_of(app.get(&format!("/v1/accounts/{}/tokens", app.admin_id), &app.admin_secret).await).await;
+    let (_, listed) = json_of(
+        app.get(
+            &format!("/v1/accounts/{}/tokens", app.admin_id),
+            &app.admin_secret,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(listed, Value::Array(vec![me]));
 }
 

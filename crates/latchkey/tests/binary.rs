@@ -1,0 +1,287 @@
+//! The real `latchkey` binary: configuration layering, first-start bootstrap,
+//! offline commands, logs and shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+
+struct Server {
+    child: Child,
+    addr: String,
+    /// Every stderr line so far, collected by a reader thread.
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Server {
+    fn start(cmd: &mut Command) -> Server {
+        let mut child = cmd
+            .env("LATCHKEY_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary starts");
+        let lines = pipe_lines(child.stderr.take().unwrap());
+        let mut server = Server {
+            child,
+            addr: String::new(),
+            lines,
+            seen: Vec::new(),
+        };
+        let line = server.wait_for("latchkey listening on ");
+        server.addr = line.rsplit(' ').next().unwrap().to_owned();
+        server
+    }
+
+    fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no line containing {needle:?}; saw {:#?}", self.seen));
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "SIGTERM must shut down cleanly, got {exit}");
+        self.seen.extend(self.lines.try_iter());
+        self.seen
+    }
+}
+
+fn pipe_lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn latchkey(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LATCHKEY_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn get(addr: &str, path: &str, secret: Option<&str>) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(format!("http://{addr}{path}"));
+        if let Some(secret) = secret {
+            req = req.bearer_auth(secret);
+        }
+        let response = req.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    })
+}
+
+/// The banner's secret: the indented line after "shown once".
+fn banner_secret(lines: &[String]) -> String {
+    let at = lines
+        .iter()
+        .position(|l| l.contains("shown once"))
+        .expect("bootstrap banner");
+    lines[at + 2].trim().to_owned()
+}
+
+#[test]
+fn first_start_prints_the_admin_token_once_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(latchkey(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]));
+    let secret = banner_secret(&server.seen);
+    assert!(server.seen.iter().any(|l| l.contains("LATCHKEY BOOTSTRAP")));
+    let (status, token) = get(&server.addr, "/v1/login/token", Some(&secret));
+    assert_eq!(status, 200, "{token}");
+    server.wait_for("finished processing request");
+    let lines = server.stop();
+    // The default database is ./latchkey.db, created on first start.
+    assert!(dir.path().join("latchkey.db").exists());
+    // Apart from the banner itself, the secret never reaches the log.
+    let leaks = lines.iter().filter(|l| l.contains(&secret)).count();
+    assert_eq!(leaks, 2, "secret appears outside the banner: {lines:#?}");
+
+    // A second start on the same database does not bootstrap again.
+    let server = Server::start(latchkey(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]));
+    assert!(!server.seen.iter().any(|l| l.contains("BOOTSTRAP")));
+    assert_eq!(get(&server.addr, "/v1/login/token", Some(&secret)).0, 200);
+    server.stop();
+}
+
+#[test]
+fn bootstrap_token_can_go_to_a_private_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("admin-token");
+    let server = Server::start(latchkey(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--bootstrap-token-file",
+        file.to_str().unwrap(),
+    ]));
+    let secret = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(!server.seen.iter().any(|l| l.contains(&secret)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(get(&server.addr, "/v1/login/token", Some(&secret)).0, 200);
+    server.stop();
+}
+
+#[test]
+fn flags_beat_environment_beat_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("latchkey.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.2:0\"\ndatabase_url = \"sqlite://from-file.db\"\n",
+    )
+    .unwrap();
+    let file_only =
+        Server::start(latchkey(dir.path()).args(["serve", "--config", config.to_str().unwrap()]));
+    assert!(
+        file_only.addr.starts_with("127.0.0.2:"),
+        "{}",
+        file_only.addr
+    );
+    file_only.stop();
+    assert!(dir.path().join("from-file.db").exists());
+
+    let env_wins = Server::start(
+        latchkey(dir.path())
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env("LATCHKEY_LISTEN", "127.0.0.3:0"),
+    );
+    assert!(env_wins.addr.starts_with("127.0.0.3:"), "{}", env_wins.addr);
+    env_wins.stop();
+
+    let flag_wins = Server::start(
+        latchkey(dir.path())
+            .args([
+                "serve",
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.4:0",
+            ])
+            .env("LATCHKEY_LISTEN", "127.0.0.3:0"),
+    );
+    assert!(
+        flag_wins.addr.starts_with("127.0.0.4:"),
+        "{}",
+        flag_wins.addr
+    );
+    flag_wins.stop();
+}
+
+#[test]
+fn bad_configuration_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "lisen = \"127.0.0.1:0\"\n").unwrap();
+    let out = latchkey(dir.path())
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
+    let out = latchkey(dir.path())
+        .args(["serve", "--database-url", "mysql://x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite: or postgres://"));
+}
+
+#[test]
+fn migrate_and_offline_token_minting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("offline.db").display());
+    let out = latchkey(dir.path())
+        .args(["migrate", "--database-url", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let server = Server::start(
+        latchkey(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("LATCHKEY_DATABASE_URL", &db),
+    );
+    let secret = banner_secret(&server.seen);
+    let (_, me) = get(&server.addr, "/v1/login/token", Some(&secret));
+    let account = me["accountId"].as_str().unwrap().to_owned();
+
+    // Recovery: mint a token straight against the database.
+    let out = latchkey(dir.path())
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--account",
+            &account,
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let minted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let recovered = minted["secret"]["value"].as_str().unwrap();
+    let (status, token) = get(&server.addr, "/v1/login/token", Some(recovered));
+    assert_eq!(status, 200);
+    assert_eq!(token["accountId"], account.as_str());
+
+    let out = latchkey(dir.path())
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--account",
+            &uuid::Uuid::new_v4().to_string(),
+            "--database-url",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no account"));
+    server.stop();
+}
