@@ -1,6 +1,7 @@
 //! Structured logs to stderr: `LATCHKEY_LOG` filters, `LATCHKEY_LOG_FORMAT=json`
 //! switches to one JSON object per line.
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -8,6 +9,7 @@ pub fn init() {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let json = std::env::var("LATCHKEY_LOG_FORMAT").is_ok_and(|f| f == "json");
     // A second init (tests start many servers) is harmless, so its error is ignored.

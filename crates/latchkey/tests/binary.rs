@@ -119,7 +119,11 @@ fn first_start_prints_the_admin_token_once_and_sigterm_stops_cleanly() {
     assert!(server.seen.iter().any(|l| l.contains("LATCHKEY BOOTSTRAP")));
     let (status, token) = get(&server.addr, "/v1/login/token", Some(&secret));
     assert_eq!(status, 200, "{token}");
-    server.wait_for("finished processing request");
+    let logged = server.wait_for("finished processing request");
+    assert!(
+        logged.contains("request_id="),
+        "request logs carry the request id: {logged}"
+    );
     let lines = server.stop();
     // The default database is ./latchkey.db, created on first start.
     assert!(dir.path().join("latchkey.db").exists());
@@ -284,4 +288,40 @@ fn migrate_and_offline_token_minting() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account"));
     server.stop();
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(latchkey(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]));
+    let secret = banner_secret(&server.seen);
+    let (_, me) = get(&server.addr, "/v1/login/token", Some(&secret));
+    let account = me["accountId"].as_str().unwrap().to_owned();
+
+    // Send the headers and half the body, then signal, then the rest.
+    let body = br#"{"expiresAt": "2100-01-01T00:00:00Z"}"#;
+    let mut conn = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        conn,
+        "POST /v1/accounts/{account}/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    conn.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    server.wait_for("shutdown signal received");
+    conn.write_all(&body[10..]).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""secret":{"value":""#), "{response}");
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "{exit}");
 }
