@@ -3,12 +3,14 @@
 use crate::app;
 use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings};
 use crate::domain::{AccountId, Timestamp};
-use crate::service::{Bootstrapped, Services};
+use crate::service::{Bootstrapped, TokenCache, TokenService};
 use anyhow::Context;
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(name = "latchkey", version, about = "Login and token service")]
@@ -23,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bring the database schema up to date and exit.
     Migrate(DatabaseArgs),
     /// Offline administration, straight against the database.
@@ -60,7 +62,7 @@ fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve(args) => serve(Settings::resolve(args, &file)?).await,
+        Command::Serve(args) => serve(Settings::resolve(*args, &file)?).await,
         Command::Migrate(args) => {
             let store = app::open_store(&DatabaseSettings::resolve(args, &file)).await?;
             store.close().await;
@@ -77,10 +79,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if store.get_account(account).await?.is_none() {
                 anyhow::bail!("no account with id {account}");
             }
-            let services = Services::new(store.clone(), std::time::Duration::ZERO);
+            // A throwaway cache: this process serves no requests.
+            let cache = Arc::new(TokenCache::new(Duration::from_secs(1), 1));
+            let tokens = TokenService::new(store.clone(), cache);
             let expires_at =
                 expires_at.unwrap_or_else(|| Timestamp::now().plus(TimeDelta::days(30)));
-            let token = services.tokens.mint(account, expires_at).await?;
+            let token = tokens.mint(account, expires_at).await?;
             store.close().await;
             println!("{}", serde_json::to_string_pretty(&token)?);
             Ok(())
@@ -89,11 +93,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let running = app::start(&settings, app::shutdown_signal()).await?;
-    if let Some(bootstrapped) = &running.bootstrapped {
-        report_bootstrap(bootstrapped, settings.bootstrap_token_file.as_deref())?;
+    let token_file = settings.bootstrap_token_file.clone();
+    let running = app::start(settings, app::shutdown_signal()).await?;
+    if let Some(fake) = &running.dev_github {
+        let rule = "!".repeat(72);
+        eprintln!(
+            "{rule}\nDEV MODE: GitHub is a FAKE running in this process at {fake}.\n\
+             Logins are not real; never expose this server. Demo users: octocat, hubot.\n{rule}"
+        );
+        tracing::warn!(fake_github = %fake, "dev mode: GitHub is faked in-process");
     }
-    tracing::info!(addr = %running.addr, public_url = %settings.public_url, "latchkey listening");
+    if let Some(bootstrapped) = &running.bootstrapped {
+        report_bootstrap(bootstrapped, token_file.as_deref())?;
+    }
+    tracing::info!(addr = %running.addr, public_url = %running.public_url, "latchkey listening");
     eprintln!("latchkey listening on {}", running.addr);
     running.wait().await
 }

@@ -43,6 +43,78 @@ pub struct ServeArgs {
     /// How long a validated token may be served from memory on other nodes.
     #[arg(long, env = "LATCHKEY_TOKEN_CACHE_TTL_SECS")]
     pub token_cache_ttl_secs: Option<u64>,
+    #[command(flatten)]
+    pub login: LoginArgs,
+    /// Offline dev mode: run a fake GitHub in-process (loopback only).
+    #[arg(long, env = "LATCHKEY_DEV")]
+    pub dev: bool,
+}
+
+/// GitHub login options of `latchkey serve`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct LoginArgs {
+    /// GitHub's web host (OAuth endpoints).
+    #[arg(long, env = "LATCHKEY_GITHUB_WEB_URL")]
+    pub github_web_url: Option<String>,
+    /// GitHub's REST API host.
+    #[arg(long, env = "LATCHKEY_GITHUB_API_URL")]
+    pub github_api_url: Option<String>,
+    /// Client id of Latchkey's GitHub OAuth app.
+    #[arg(long, env = "LATCHKEY_GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+    /// Client secret of that app; when set, exchanged access tokens must belong to it.
+    #[arg(long, env = "LATCHKEY_GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<String>,
+    /// Upper bound on each call to GitHub.
+    #[arg(long, env = "LATCHKEY_GITHUB_TIMEOUT_SECS")]
+    pub github_timeout_secs: Option<u64>,
+    /// Allowed web-flow redirect prefixes (comma-separated).
+    #[arg(
+        long = "allowed-redirect",
+        env = "LATCHKEY_ALLOWED_REDIRECTS",
+        value_delimiter = ','
+    )]
+    pub allowed_redirects: Vec<String>,
+    /// Lifetime of tokens minted by a login.
+    #[arg(long, env = "LATCHKEY_LOGIN_TOKEN_TTL_SECS")]
+    pub login_token_ttl_secs: Option<u64>,
+    /// Longest a device-flow completion waits for the user before answering 408.
+    #[arg(long, env = "LATCHKEY_DEVICE_MAX_WAIT_SECS")]
+    pub device_max_wait_secs: Option<u64>,
+    /// Device-flow completions polling GitHub at once, per node.
+    #[arg(long, env = "LATCHKEY_DEVICE_MAX_CONCURRENT_POLLS")]
+    pub device_max_concurrent_polls: Option<usize>,
+    /// Key sealing device-flow sessions (base64 of 32 bytes); generated and
+    /// stored in the database when absent.
+    #[arg(long, env = "LATCHKEY_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+    /// Name of the browser session cookie.
+    #[arg(long, env = "LATCHKEY_SESSION_COOKIE_NAME")]
+    pub session_cookie_name: Option<String>,
+    /// Only these GitHub logins may sign up (comma-separated).
+    #[arg(
+        long = "signup-allow-login",
+        env = "LATCHKEY_SIGNUP_ALLOWED_LOGINS",
+        value_delimiter = ','
+    )]
+    pub signup_allowed_logins: Vec<String>,
+    /// Only these emails may sign up (comma-separated).
+    #[arg(
+        long = "signup-allow-email",
+        env = "LATCHKEY_SIGNUP_ALLOWED_EMAILS",
+        value_delimiter = ','
+    )]
+    pub signup_allowed_emails: Vec<String>,
+    /// Only emails in these domains may sign up (comma-separated).
+    #[arg(
+        long = "signup-allow-domain",
+        env = "LATCHKEY_SIGNUP_ALLOWED_DOMAINS",
+        value_delimiter = ','
+    )]
+    pub signup_allowed_domains: Vec<String>,
+    /// Requests per minute per client IP on the login endpoints.
+    #[arg(long, env = "LATCHKEY_LOGIN_RATE_LIMIT_PER_MINUTE")]
+    pub login_rate_limit_per_minute: Option<u32>,
 }
 
 /// The TOML file: the same keys as the flags, in snake_case.
@@ -56,6 +128,22 @@ pub struct FileConfig {
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Option<String>,
     pub token_cache_ttl_secs: Option<u64>,
+    pub dev: Option<bool>,
+    pub github_web_url: Option<String>,
+    pub github_api_url: Option<String>,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<String>,
+    pub github_timeout_secs: Option<u64>,
+    pub allowed_redirects: Option<Vec<String>>,
+    pub login_token_ttl_secs: Option<u64>,
+    pub device_max_wait_secs: Option<u64>,
+    pub device_max_concurrent_polls: Option<usize>,
+    pub session_key: Option<String>,
+    pub session_cookie_name: Option<String>,
+    pub signup_allowed_logins: Option<Vec<String>>,
+    pub signup_allowed_emails: Option<Vec<String>>,
+    pub signup_allowed_domains: Option<Vec<String>>,
+    pub login_rate_limit_per_minute: Option<u32>,
 }
 
 impl FileConfig {
@@ -107,11 +195,132 @@ impl DatabaseSettings {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
-    pub public_url: String,
+    /// `None`: `http://` and the address actually bound.
+    pub public_url: Option<String>,
     pub database: DatabaseSettings,
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Email,
     pub token_cache_ttl: Duration,
+    pub dev: bool,
+    pub login: LoginSettings,
+}
+
+/// GitHub login settings, resolved.
+#[derive(Clone, Debug)]
+pub struct LoginSettings {
+    pub github_web_url: String,
+    pub github_api_url: String,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<Secret>,
+    pub github_timeout: Duration,
+    pub allowed_redirects: Vec<String>,
+    pub token_lifetime: Duration,
+    pub device_max_wait: Duration,
+    pub device_max_concurrent_polls: usize,
+    pub session_key: Option<Secret>,
+    pub session_cookie_name: String,
+    pub signup_allowed_logins: Vec<String>,
+    pub signup_allowed_emails: Vec<String>,
+    pub signup_allowed_domains: Vec<String>,
+    pub rate_limit_per_minute: u32,
+}
+
+/// A configured secret; `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A list flag wins when given at all; otherwise the file's list.
+fn list(flag: Vec<String>, file: &Option<Vec<String>>) -> Vec<String> {
+    let chosen = if flag.is_empty() {
+        file.clone().unwrap_or_default()
+    } else {
+        flag
+    };
+    chosen
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl LoginSettings {
+    pub fn resolve(args: LoginArgs, file: &FileConfig) -> anyhow::Result<Self> {
+        let cookie = args
+            .session_cookie_name
+            .or_else(|| file.session_cookie_name.clone())
+            .unwrap_or_else(|| "latchkey_session".to_owned());
+        if cookie.is_empty()
+            || !cookie
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            bail!("session cookie name may hold only letters, digits, '-', '_' and '.'");
+        }
+        let allowed_redirects = list(args.allowed_redirects, &file.allowed_redirects);
+        for prefix in &allowed_redirects {
+            if !(prefix.starts_with("http://") || prefix.starts_with("https://")) {
+                bail!("allowed redirect {prefix:?} must start with http:// or https://");
+            }
+        }
+        Ok(Self {
+            github_web_url: args
+                .github_web_url
+                .or_else(|| file.github_web_url.clone())
+                .unwrap_or_else(|| "https://github.com".to_owned()),
+            github_api_url: args
+                .github_api_url
+                .or_else(|| file.github_api_url.clone())
+                .unwrap_or_else(|| "https://api.github.com".to_owned()),
+            github_client_id: args
+                .github_client_id
+                .or_else(|| file.github_client_id.clone()),
+            github_client_secret: args
+                .github_client_secret
+                .or_else(|| file.github_client_secret.clone())
+                .map(Secret),
+            github_timeout: Duration::from_secs(
+                args.github_timeout_secs
+                    .or(file.github_timeout_secs)
+                    .unwrap_or(10)
+                    .max(1),
+            ),
+            allowed_redirects,
+            token_lifetime: Duration::from_secs(
+                args.login_token_ttl_secs
+                    .or(file.login_token_ttl_secs)
+                    .unwrap_or(30 * 24 * 3600)
+                    .max(60),
+            ),
+            device_max_wait: Duration::from_secs(
+                args.device_max_wait_secs
+                    .or(file.device_max_wait_secs)
+                    .unwrap_or(120),
+            ),
+            device_max_concurrent_polls: args
+                .device_max_concurrent_polls
+                .or(file.device_max_concurrent_polls)
+                .unwrap_or(64),
+            session_key: args
+                .session_key
+                .or_else(|| file.session_key.clone())
+                .map(Secret),
+            session_cookie_name: cookie,
+            signup_allowed_logins: list(args.signup_allowed_logins, &file.signup_allowed_logins),
+            signup_allowed_emails: list(args.signup_allowed_emails, &file.signup_allowed_emails),
+            signup_allowed_domains: list(args.signup_allowed_domains, &file.signup_allowed_domains),
+            rate_limit_per_minute: args
+                .login_rate_limit_per_minute
+                .or(file.login_rate_limit_per_minute)
+                .unwrap_or(120)
+                .max(1),
+        })
+    }
 }
 
 impl Settings {
@@ -120,12 +329,11 @@ impl Settings {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
-        let public_url = args
-            .public_url
-            .or_else(|| file.public_url.clone())
-            .unwrap_or_else(|| format!("http://{listen}"));
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            bail!("public URL must start with http:// or https://");
+        let public_url = args.public_url.or_else(|| file.public_url.clone());
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("public URL must start with http:// or https://");
+            }
         }
         let email = args
             .bootstrap_admin_email
@@ -135,7 +343,7 @@ impl Settings {
             Email::parse(&email).map_err(|e| anyhow::anyhow!("bootstrap admin email: {e}"))?;
         Ok(Self {
             listen,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             database: DatabaseSettings::resolve(args.database, file),
             bootstrap_token_file: args
                 .bootstrap_token_file
@@ -146,6 +354,8 @@ impl Settings {
                     .or(file.token_cache_ttl_secs)
                     .unwrap_or(30),
             ),
+            dev: args.dev || file.dev.unwrap_or(false),
+            login: LoginSettings::resolve(args.login, file)?,
         })
     }
 
@@ -175,7 +385,7 @@ mod tests {
         let s = Settings::resolve(ServeArgs::default(), &FileConfig::default()).unwrap();
         assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(s.database.url.0, DEFAULT_DATABASE_URL);
-        assert_eq!(s.public_url, "http://127.0.0.1:9881");
+        assert_eq!(s.public_url, None);
     }
 
     #[test]
@@ -191,6 +401,28 @@ mod tests {
         assert_eq!(s.listen.port(), 2);
         assert_eq!(s.database.url.0, "sqlite://f.db");
         assert_eq!(s.token_cache_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn login_lists_come_from_flags_or_file() {
+        let f = file("allowed_redirects = [\"https://a.example\"]\nsignup_allowed_domains = [\"corp.example\"]");
+        let s = Settings::resolve(ServeArgs::default(), &f).unwrap();
+        assert_eq!(s.login.allowed_redirects, vec!["https://a.example"]);
+        assert_eq!(s.login.signup_allowed_domains, vec!["corp.example"]);
+        let mut args = ServeArgs::default();
+        args.login.allowed_redirects = vec!["https://b.example".into()];
+        let s = Settings::resolve(args, &f).unwrap();
+        assert_eq!(s.login.allowed_redirects, vec!["https://b.example"]);
+        assert_eq!(s.login.github_web_url, "https://github.com");
+        assert_eq!(s.login.github_api_url, "https://api.github.com");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut args = ServeArgs::default();
+        args.login.github_client_secret = Some("s3cr3t".into());
+        let s = Settings::resolve(args, &FileConfig::default()).unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t"));
     }
 
     #[test]

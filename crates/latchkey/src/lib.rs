@@ -4,7 +4,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod domain;
+pub mod github;
 pub mod http;
 pub mod service;
 pub mod store;

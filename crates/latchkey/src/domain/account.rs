@@ -46,16 +46,21 @@ pub struct AccountData {
 impl AccountData {
     /// Returns the problems with this input, empty when it is acceptable.
     pub fn problems(&self) -> Vec<String> {
-        let name = self.name.trim();
-        let mut problems = Vec::new();
-        if name.is_empty() {
-            problems.push("name must not be empty".to_owned());
-        } else if name.chars().count() > 200 {
-            problems.push("name must be at most 200 characters".to_owned());
-        }
-        if name.chars().any(char::is_control) {
-            problems.push("name must not contain control characters".to_owned());
-        }
-        problems
+        name_problems(&self.name)
     }
+}
+
+/// What is wrong with `name` as an account name, if anything.
+pub fn name_problems(name: &str) -> Vec<String> {
+    let name = name.trim();
+    let mut problems = Vec::new();
+    if name.is_empty() {
+        problems.push("name must not be empty".to_owned());
+    } else if name.chars().count() > 200 {
+        problems.push("name must be at most 200 characters".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        problems.push("name must not contain control characters".to_owned());
+    }
+    problems
 }

@@ -7,7 +7,7 @@ mod plan;
 mod timestamp;
 mod token;
 
-pub use account::{Account, AccountData, Role};
+pub use account::{name_problems, Account, AccountData, Role};
 pub use email::Email;
 pub use ids::{AccountId, PlanId, TokenId};
 pub use plan::{Plan, PlanData};

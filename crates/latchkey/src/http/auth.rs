@@ -6,12 +6,14 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 /// A handler that takes a [`Caller`] cannot run unauthenticated.
+/// Accepts `Authorization: Bearer <secret>` or the session cookie.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The header wins; the web flow's session cookie is the fallback.
         let presented = match parts.headers.get(AUTHORIZATION) {
-            None => None,
+            None => state.cookie.read(&parts.headers),
             Some(value) => Some(bearer_secret(value.as_bytes()).unwrap_or("")),
         };
         Ok(state.services.auth.authenticate(presented).await?)

@@ -22,11 +22,16 @@ pub struct ErrorBody {
 pub enum ApiError {
     Invalid(Vec<String>),
     Unauthorized(AuthFailure),
+    LoginFailed(String),
+    LoginPending,
     Forbidden(&'static str),
     NotFound(&'static str),
     MethodNotAllowed,
     Conflict(&'static str),
     PayloadTooLarge,
+    TooManyRequests { retry_after: u64 },
+    Busy,
+    External(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -44,6 +49,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized(failure) => ApiError::Unauthorized(failure),
             ServiceError::Invalid(problems) => ApiError::Invalid(problems),
             ServiceError::Conflict(msg) => ApiError::Conflict(msg),
+            ServiceError::LoginFailed(msg) => ApiError::LoginFailed(msg),
+            ServiceError::LoginPending => ApiError::LoginPending,
+            ServiceError::Busy => ApiError::Busy,
+            err @ ServiceError::External(_) => ApiError::External(err.to_string()),
             ServiceError::Internal(err) => ApiError::Internal(Box::new(err)),
         }
     }
@@ -77,6 +86,11 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+fn with_header(mut response: Response, name: header::HeaderName, value: HeaderValue) -> Response {
+    response.headers_mut().insert(name, value);
+    response
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
@@ -95,6 +109,35 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(challenge),
                 );
                 response
+            }
+            ApiError::LoginFailed(msg) => with_header(
+                error(StatusCode::UNAUTHORIZED, &msg),
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="latchkey""#),
+            ),
+            ApiError::LoginPending => error(
+                StatusCode::REQUEST_TIMEOUT,
+                "authorization_pending: the user has not finished authorizing yet; call again",
+            ),
+            ApiError::TooManyRequests { retry_after } => with_header(
+                error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests; slow down",
+                ),
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after),
+            ),
+            ApiError::Busy => with_header(
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Too many logins in progress; try again shortly",
+                ),
+                header::RETRY_AFTER,
+                HeaderValue::from_static("5"),
+            ),
+            ApiError::External(msg) => {
+                tracing::warn!(error = %msg, "external service call failed");
+                error(StatusCode::INTERNAL_SERVER_ERROR, &msg)
             }
             ApiError::Forbidden(msg) => error(StatusCode::FORBIDDEN, msg),
             ApiError::NotFound(msg) => error(StatusCode::NOT_FOUND, msg),

@@ -6,9 +6,12 @@ mod auth;
 mod docs;
 pub mod error;
 mod extract;
+mod github_login;
 mod login;
 mod metrics;
 mod ops;
+mod rate_limit;
+mod session_cookie;
 mod tokens;
 
 use crate::service::Services;
@@ -26,11 +29,12 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 pub use self::metrics::recorder as metrics_recorder;
+pub use session_cookie::CookieConfig;
 
 /// Handlers answer JSON or an [`ApiError`].
 pub type ApiResult<T> = Result<extract::Json<T>, ApiError>;
@@ -43,8 +47,16 @@ pub struct Empty {}
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    cookie: Arc<CookieConfig>,
     metrics: PrometheusHandle,
     docs: Arc<docs::Docs>,
+}
+
+/// HTTP-only settings.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub cookie: CookieConfig,
+    pub login_rate_limit_per_minute: u32,
 }
 
 #[derive(OpenApi)]
@@ -64,11 +76,20 @@ impl Modify for SecuritySchemes {
             "Token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        // The cookie's name is configurable; the document shows the default.
+        components.add_security_scheme(
+            "Cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("latchkey_session"))),
+        );
     }
 }
 
-fn api_router() -> OpenApiRouter<AppState> {
+/// The documented routes; `limited` wraps the login flows in the rate limit.
+fn api_router(
+    limited: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(limited(github_login::routes()))
         .merge(login::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())
@@ -77,17 +98,28 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, generated from the handlers themselves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = api_router().split_for_parts();
+    let (_, api) = api_router(|r| r).split_for_parts();
     api
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Assembles routes, shared state and layers.
-pub fn router(services: Services) -> Router {
-    let (api, openapi) = api_router().split_for_parts();
+pub fn router(services: Services, config: HttpConfig) -> Router {
+    let limiter = Arc::new(rate_limit::LoginLimiter::per_minute(
+        config.login_rate_limit_per_minute,
+    ));
+    spawn_limiter_cleanup(&limiter);
+    let (api, openapi) = api_router(|r| {
+        r.route_layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::limit,
+        ))
+    })
+    .split_for_parts();
     let state = AppState {
         services,
+        cookie: Arc::new(config.cookie),
         metrics: metrics::recorder(),
         docs: Arc::new(docs::Docs::new(&openapi)),
     };
@@ -118,6 +150,20 @@ pub fn router(services: Services) -> Router {
             tracing::error!("handler panicked");
             ApiError::Internal("handler panicked".into()).into_response()
         }))
+}
+
+fn spawn_limiter_cleanup(limiter: &Arc<rate_limit::LoginLimiter>) {
+    let limiter = Arc::downgrade(limiter);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match limiter.upgrade() {
+                Some(limiter) => limiter.shrink(),
+                None => break,
+            }
+        }
+    });
 }
 
 async fn not_found(req: Request) -> Response {

@@ -26,7 +26,7 @@ pub struct CreateTokenDto {
 /// Gets all created tokens of an account.
 #[utoipa::path(get, path = "/v1/accounts/{accountId}/tokens", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id")),
-    security(("Token" = [])),
+    security(("Token" = []), ("Cookie" = [])),
     responses(
         (status = 200, body = [Token]),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -43,7 +43,7 @@ async fn list_tokens(
 #[utoipa::path(get, path = "/v1/accounts/{accountId}/tokens/{tokenId}", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id"),
            ("tokenId" = Uuid, Path, description = "Token id")),
-    security(("Token" = [])),
+    security(("Token" = []), ("Cookie" = [])),
     responses(
         (status = 200, body = Token),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -62,7 +62,7 @@ async fn get_token(
 #[utoipa::path(post, path = "/v1/accounts/{accountId}/tokens", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id")),
     request_body = CreateTokenDto,
-    security(("Token" = [])),
+    security(("Token" = []), ("Cookie" = [])),
     responses(
         (status = 200, body = UnsafeToken),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -85,7 +85,7 @@ async fn create_token(
 #[utoipa::path(delete, path = "/v1/accounts/{accountId}/tokens/{tokenId}", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id"),
            ("tokenId" = Uuid, Path, description = "Token id")),
-    security(("Token" = [])),
+    security(("Token" = []), ("Cookie" = [])),
     responses(
         (status = 200, body = Empty),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),

@@ -1,4 +1,5 @@
 use super::AuthFailure;
+use crate::github::GithubError;
 use crate::store::StoreError;
 
 /// Why a service refused or failed a request, in terms a client can act on.
@@ -10,10 +11,22 @@ pub enum ServiceError {
     Forbidden(&'static str),
     #[error("{}", .0.message())]
     Unauthorized(AuthFailure),
+    /// A login attempt failed (GitHub refused, the user denied, …).
+    #[error("{0}")]
+    LoginFailed(String),
+    /// The device flow is still waiting for the user after the longest wait.
+    #[error("authorization pending")]
+    LoginPending,
+    /// Too many device-flow polls are in flight on this node.
+    #[error("busy")]
+    Busy,
     #[error("invalid request: {}", .0.join("; "))]
     Invalid(Vec<String>),
     #[error("{0}")]
     Conflict(&'static str),
+    /// GitHub failed or could not be reached; the text is safe to show.
+    #[error("External service call failed: {0}")]
+    External(String),
     #[error(transparent)]
     Internal(#[from] StoreError),
 }
@@ -21,5 +34,34 @@ pub enum ServiceError {
 impl ServiceError {
     pub fn invalid(problem: impl Into<String>) -> Self {
         ServiceError::Invalid(vec![problem.into()])
+    }
+}
+
+impl From<GithubError> for ServiceError {
+    fn from(err: GithubError) -> Self {
+        match err {
+            GithubError::BadCredentials => {
+                ServiceError::LoginFailed("GitHub rejected the access token".to_owned())
+            }
+            GithubError::OAuth { code, .. } => match code.as_str() {
+                // Our app's setup is wrong: not the user's fault.
+                "incorrect_client_credentials"
+                | "device_flow_disabled"
+                | "unsupported_grant_type"
+                | "redirect_uri_mismatch"
+                | "application_suspended" => {
+                    tracing::error!(code, "GitHub refused our OAuth app");
+                    ServiceError::External(format!("GitHub refused the OAuth app ({code})"))
+                }
+                _ => ServiceError::LoginFailed(format!("GitHub login failed: {code}")),
+            },
+            GithubError::Unavailable(why) => ServiceError::External(format!("GitHub {why}")),
+            GithubError::Protocol(why) => {
+                ServiceError::External(format!("GitHub answered oddly ({why})"))
+            }
+            GithubError::NotConfigured(what) => {
+                ServiceError::External(format!("the GitHub OAuth app's {what} is not configured"))
+            }
+        }
     }
 }

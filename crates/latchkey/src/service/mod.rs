@@ -1,25 +1,48 @@
-//! The rules: who may do what, and what a valid request is. Knows the store,
-//! never HTTP.
+//! The rules: who may do what, and what a valid request is. Knows the store
+//! and the GitHub client, never HTTP.
 
 mod accounts;
 mod auth;
 mod bootstrap;
 mod caller;
+mod device_flow;
 mod error;
+mod github_login;
+mod signup_policy;
 mod token_cache;
 mod tokens;
+mod web_flow;
 
 pub use accounts::AccountService;
 pub use auth::{AuthFailure, Authenticator};
 pub use bootstrap::{bootstrap, Bootstrapped};
 pub use caller::Caller;
+pub use device_flow::{DeviceFlow, DeviceStart};
 pub use error::ServiceError;
+pub use github_login::GithubLogin;
+pub use signup_policy::SignupPolicy;
 pub use token_cache::TokenCache;
 pub use tokens::TokenService;
+pub use web_flow::{redirect_allowed, WebAuthorize, WebCallback, WebFlow, WebPoll};
 
+use crate::crypto::ServerKey;
+use crate::github::{GithubClient, GithubConfig};
 use crate::store::Store;
+use chrono::TimeDelta;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How logins behave; resolved from configuration.
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    pub github: GithubConfig,
+    pub policy: SignupPolicy,
+    pub token_lifetime: TimeDelta,
+    pub device_max_wait: Duration,
+    pub device_max_concurrent_polls: usize,
+    pub public_url: String,
+    pub allowed_redirects: Vec<String>,
+}
 
 /// Every service, built once at start-up over one store and one token cache.
 #[derive(Clone)]
@@ -27,15 +50,48 @@ pub struct Services {
     pub auth: Authenticator,
     pub accounts: AccountService,
     pub tokens: TokenService,
+    pub github_login: GithubLogin,
+    pub device_flow: DeviceFlow,
+    pub web_flow: WebFlow,
 }
 
 impl Services {
-    pub fn new(store: Store, cache_ttl: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        cache_ttl: Duration,
+        key: ServerKey,
+        login: LoginConfig,
+    ) -> Result<Self, ServiceError> {
         let cache = Arc::new(TokenCache::new(cache_ttl, 100_000));
-        Self {
+        let tokens = TokenService::new(store.clone(), cache.clone());
+        let github = GithubClient::new(login.github)?;
+        let github_login = GithubLogin::new(
+            store.clone(),
+            github.clone(),
+            tokens.clone(),
+            login.policy,
+            login.token_lifetime,
+        );
+        Ok(Self {
             auth: Authenticator::new(store.clone(), cache.clone()),
-            accounts: AccountService::new(store.clone(), cache.clone()),
-            tokens: TokenService::new(store, cache),
-        }
+            accounts: AccountService::new(store.clone(), cache),
+            device_flow: DeviceFlow::new(
+                github.clone(),
+                github_login.clone(),
+                key.clone(),
+                login.device_max_wait,
+                login.device_max_concurrent_polls,
+            ),
+            web_flow: WebFlow::new(
+                store,
+                github,
+                github_login.clone(),
+                key,
+                &login.public_url,
+                login.allowed_redirects,
+            ),
+            github_login,
+            tokens,
+        })
     }
 }

@@ -66,6 +66,17 @@ impl TokenService {
         Ok(())
     }
 
+    /// Deletes the token the caller authenticated with (logout).
+    pub async fn revoke_own(&self, caller: &Caller) -> Result<(), ServiceError> {
+        let hash = self
+            .store
+            .delete_token(caller.account_id(), caller.token.id)
+            .await?
+            .ok_or(TOKEN_NOT_FOUND)?;
+        self.cache.evict(&[hash]);
+        Ok(())
+    }
+
     /// Mints a token for an existing account with no caller check: for
     /// bootstrap, the offline CLI and logins, which have done their own.
     pub async fn mint(

@@ -21,6 +21,28 @@ fn account(row: &AnyRow) -> Result<Account, StoreError> {
     })
 }
 
+/// Shared by plain creation and creation with a linked identity.
+pub(super) async fn insert_account<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    account: &Account,
+    role: Role,
+    created_at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO accounts (id, name, email, plan_id, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(account.id.to_string())
+    .bind(&account.name)
+    .bind(account.email.as_str())
+    .bind(account.plan_id.to_string())
+    .bind(role.as_str())
+    .bind(created_at.as_micros())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 fn record(row: &AnyRow) -> Result<AccountRecord, StoreError> {
     Ok(AccountRecord {
         account: account(row)?,
@@ -36,19 +58,7 @@ impl Store {
         role: Role,
         created_at: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO accounts (id, name, email, plan_id, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(account.id.to_string())
-        .bind(&account.name)
-        .bind(account.email.as_str())
-        .bind(account.plan_id.to_string())
-        .bind(role.as_str())
-        .bind(created_at.as_micros())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_account(&self.pool, account, role, created_at).await
     }
 
     pub async fn get_account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {

@@ -3,14 +3,19 @@
 
 mod accounts;
 mod error;
+mod identities;
 mod plans;
 mod rows;
+mod server_keys;
 mod tokens;
+mod web_logins;
 
 pub use accounts::AccountRecord;
 pub use error::StoreError;
+pub use identities::Identity;
 pub use plans::DEFAULT_PLAN_ID;
 pub use tokens::AuthRecord;
+pub use web_logins::{WebLogin, WebLoginClaim};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;

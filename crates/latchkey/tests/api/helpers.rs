@@ -1,7 +1,9 @@
-use latchkey::config::Settings;
+use fake_github::{FakeGithub, FakeUser};
+use latchkey::config::{Secret, Settings};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// Runs each listed `async fn(TestApp)` on SQLite and on PostgreSQL.
@@ -26,6 +28,52 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// Like `backend_tests!`, for tests that start their own, specially
+/// configured app: each listed `async fn(Backend)` runs on both backends.
+macro_rules! backend_fns {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_custom {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres_custom {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if crate::helpers::postgres_enabled() {
+                        super::$name(crate::helpers::Backend::Postgres).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub const CLIENT_ID: &str = "test-client";
+pub const CLIENT_SECRET: &str = "test-client-secret-value";
+
+pub fn postgres_enabled() -> bool {
+    postgres_url().is_some()
+}
+
+/// The fake's standard cast.
+fn standard_users() -> Vec<FakeUser> {
+    vec![
+        FakeUser::new(1001, "octocat")
+            .name("The Octocat")
+            .public_email("octocat@example.com"),
+        FakeUser::new(1002, "hubot")
+            .with_email("hubot@old.example.com", false, false)
+            .with_email("hubot@example.com", true, true),
+        FakeUser::new(1003, "ghost").with_email("ghost@example.com", true, false),
+        FakeUser::new(1004, "noname").public_email("noname@example.com"),
+    ]
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +113,7 @@ async fn fresh_postgres_schema(url: &str) -> String {
 }
 
 pub struct TestApp {
+    pub github: Arc<FakeGithub>,
     pub base: String,
     pub client: reqwest::Client,
     pub admin_secret: String,
@@ -76,20 +125,43 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A fresh database and fake GitHub; `configure` may change any setting.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("latchkey.db").display()),
             Backend::Postgres => fresh_postgres_schema(&postgres_url()?).await,
         };
+        let github = Arc::new(FakeGithub::start(CLIENT_ID, CLIENT_SECRET).await.unwrap());
+        for user in standard_users() {
+            github.add_user(user);
+        }
+        github.script(|s| s.device_interval = 0);
         let mut settings = Settings::with_database(&url);
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.database.max_connections = 4;
-        Some(Self::start(settings, dir).await)
+        let login = &mut settings.login;
+        login.github_web_url = github.url();
+        login.github_api_url = github.url();
+        login.github_client_id = Some(CLIENT_ID.to_owned());
+        login.github_client_secret = Some(Secret(CLIENT_SECRET.to_owned()));
+        login.github_timeout = std::time::Duration::from_secs(2);
+        login.allowed_redirects = vec!["http://app.test".to_owned()];
+        login.rate_limit_per_minute = 10_000;
+        login.device_max_wait = std::time::Duration::from_secs(30);
+        configure(&mut settings);
+        Some(Self::start(github, settings, dir).await)
     }
 
-    pub async fn start(settings: Settings, dir: tempfile::TempDir) -> Self {
+    async fn start(github: Arc<FakeGithub>, settings: Settings, dir: tempfile::TempDir) -> Self {
         let (tx, rx) = oneshot::channel::<()>();
-        let running = latchkey::app::start(&settings, async {
+        let running = latchkey::app::start(settings.clone(), async {
             let _ = rx.await;
         })
         .await
@@ -103,8 +175,13 @@ impl TestApp {
         let base = format!("http://{}", running.addr);
         tokio::spawn(running.wait());
         Self {
+            github,
             base,
-            client: reqwest::Client::new(),
+            // Redirects are part of what the tests look at.
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             admin_secret,
             admin_id,
             settings,

@@ -6,6 +6,9 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod device_flow;
 mod errors;
+mod github_login;
 mod ops;
 mod tokens;
+mod web_flow;

@@ -1,0 +1,202 @@
+//! What the fake knows (users, apps, tokens, grants) and how a test scripts it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct FakeEmail {
+    pub email: String,
+    pub primary: bool,
+    pub verified: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FakeUser {
+    pub id: u64,
+    pub login: String,
+    pub name: Option<String>,
+    /// The public profile email; `None` is GitHub's `null`.
+    pub email: Option<String>,
+    pub emails: Vec<FakeEmail>,
+}
+
+impl FakeUser {
+    pub fn new(id: u64, login: &str) -> Self {
+        Self {
+            id,
+            login: login.to_owned(),
+            name: None,
+            email: None,
+            emails: Vec::new(),
+        }
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// Sets a public email, which GitHub only allows for a verified address.
+    pub fn public_email(mut self, email: &str) -> Self {
+        self.email = Some(email.to_owned());
+        let primary = self.emails.is_empty();
+        self.with_email(email, primary, true)
+    }
+
+    pub fn with_email(mut self, email: &str, primary: bool, verified: bool) -> Self {
+        self.emails.push(FakeEmail {
+            email: email.to_owned(),
+            primary,
+            verified,
+        });
+        self
+    }
+}
+
+/// How the device flow's next device code behaves.
+#[derive(Clone, Debug)]
+pub enum DeviceOutcome {
+    Approve(String),
+    Deny,
+    Expire,
+}
+
+/// A failure to inject into the REST endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Unauthorized,
+    ServerError,
+}
+
+/// Knobs a test turns; defaults behave like GitHub with a user who approves.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// `interval` handed out by `/login/device/code` (GitHub: 5).
+    pub device_interval: u64,
+    /// `authorization_pending` answers before the outcome.
+    pub device_pending_polls: u32,
+    /// Answer `slow_down` on this poll (1-based), once.
+    pub device_slow_down_on_poll: Option<u32>,
+    pub device_outcome: DeviceOutcome,
+    /// Web flow: approve as this login without a form; `None` shows the form.
+    pub authorize_as: Option<String>,
+    /// Web flow: deny instead of approving.
+    pub authorize_deny: bool,
+    /// Injected into `GET /user` and `/user/emails`.
+    pub rest_failure: Option<Failure>,
+    /// Added before every response.
+    pub latency: Duration,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Self {
+            device_interval: 5,
+            device_pending_polls: 0,
+            device_slow_down_on_poll: None,
+            device_outcome: DeviceOutcome::Approve(String::new()),
+            authorize_as: None,
+            authorize_deny: false,
+            rest_failure: None,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// One request the fake received, for tests to inspect.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    /// Path and query, as sent.
+    pub uri: String,
+    pub user_agent: Option<String>,
+    pub accept: Option<String>,
+    pub api_version: Option<String>,
+    pub authorization: Option<String>,
+    pub body: String,
+}
+
+pub(crate) struct AccessToken {
+    pub user_id: u64,
+    pub client_id: String,
+}
+
+pub(crate) struct DeviceGrant {
+    pub user_code: String,
+    pub polls: u32,
+    pub interval: u64,
+    pub last_poll: Option<Instant>,
+    pub slowed: bool,
+    pub outcome: DeviceOutcome,
+}
+
+pub(crate) struct CodeGrant {
+    pub user_id: u64,
+    pub redirect_uri: Option<String>,
+    pub challenge: Option<String>,
+    pub issued: Instant,
+}
+
+pub(crate) struct State {
+    pub client_id: String,
+    pub client_secret: String,
+    pub users: Vec<FakeUser>,
+    pub tokens: HashMap<String, AccessToken>,
+    pub devices: HashMap<String, DeviceGrant>,
+    pub codes: HashMap<String, CodeGrant>,
+    pub script: Script,
+    pub calls: Vec<Call>,
+}
+
+impl State {
+    pub fn new(client_id: &str, client_secret: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            users: Vec::new(),
+            tokens: HashMap::new(),
+            devices: HashMap::new(),
+            codes: HashMap::new(),
+            script: Script::default(),
+            calls: Vec::new(),
+        }
+    }
+
+    pub fn user_by_login(&self, login: &str) -> Option<&FakeUser> {
+        self.users.iter().find(|u| u.login == login)
+    }
+
+    pub fn user_by_id(&self, id: u64) -> Option<&FakeUser> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub fn issue_token(&mut self, user_id: u64, client_id: &str) -> String {
+        let token = format!("gho_{}", random_hex(36));
+        self.tokens.insert(
+            token.clone(),
+            AccessToken {
+                user_id,
+                client_id: client_id.to_owned(),
+            },
+        );
+        token
+    }
+
+    /// The user a device grant approves: the scripted login, else the first user.
+    pub fn approving_user(&self, outcome_login: &str) -> Option<u64> {
+        if outcome_login.is_empty() {
+            self.users.first().map(|u| u.id)
+        } else {
+            self.user_by_login(outcome_login).map(|u| u.id)
+        }
+    }
+}
+
+pub(crate) fn random_hex(len: usize) -> String {
+    let mut out = String::with_capacity(len + 32);
+    while out.len() < len {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(len);
+    out
+}

@@ -1,0 +1,239 @@
+//! Login API (seeds 001 and 003): GitHub access-token exchange, device flow
+//! and web flow. Every route here is rate-limited per client IP.
+
+use super::error::{ApiError, ErrorBody, ErrorsBody};
+use super::extract::{Json, Query};
+use super::{ApiResult, AppState, Empty};
+use crate::domain::{Timestamp, UnsafeToken};
+use crate::service::WebPoll;
+use axum::extract::State;
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(exchange_access_token))
+        .routes(routes!(device_start))
+        .routes(routes!(device_complete))
+        .routes(routes!(web_authorize))
+        .routes(routes!(web_callback))
+        .routes(routes!(web_poll))
+        // Older paths of the same operations (seed 001 and the v1 prefix).
+        .route("/oauth2/device/start", post(device_start))
+        .route("/v1/login/oauth2/device/start", post(device_start))
+        .route("/oauth2/device/complete", post(device_complete))
+        .route("/v1/login/oauth2/device/complete", post(device_complete))
+}
+
+const GITHUB: &str = "github";
+
+fn check_provider(provider: Option<&str>, problems: &mut Vec<String>) {
+    match provider {
+        None => problems.push("provider is required".to_owned()),
+        Some(GITHUB) => {}
+        Some(other) => problems.push(format!("provider {other:?} is not supported; use github")),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExchangeQuery {
+    /// Currently only `github`.
+    provider: Option<String>,
+    /// The GitHub OAuth access token (`access_token` is accepted too).
+    #[serde(rename = "access-token", alias = "access_token")]
+    #[param(rename = "access-token")]
+    access_token: Option<String>,
+}
+
+/// Gets a token by authorizing with an external OAuth2 provider.
+#[utoipa::path(post, path = "/v1/oauth2", tag = "Login", params(ExchangeQuery),
+    responses((status = 200, body = UnsafeToken),
+        (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 500, body = ErrorBody)))]
+async fn exchange_access_token(
+    State(state): State<AppState>,
+    Query(query): Query<ExchangeQuery>,
+) -> ApiResult<UnsafeToken> {
+    let mut problems = Vec::new();
+    check_provider(query.provider.as_deref(), &mut problems);
+    let token = query.access_token.unwrap_or_default();
+    if token.trim().is_empty() {
+        problems.push("access-token is required".to_owned());
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    Ok(Json(
+        state
+            .services
+            .github_login
+            .with_access_token(&token)
+            .await?,
+    ))
+}
+
+/// `OAuth2Data`: what the user needs to authorize a device.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2Data {
+    url: String,
+    user_code: String,
+    expires: Timestamp,
+    encoded_session: String,
+}
+
+/// Starts GitHub's device flow: show `url` and `userCode` to the user.
+#[utoipa::path(post, path = "/login/oauth2/device/start", tag = "Login",
+    responses((status = 200, body = OAuth2Data),
+        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn device_start(State(state): State<AppState>) -> ApiResult<OAuth2Data> {
+    let start = state.services.device_flow.start().await?;
+    Ok(Json(OAuth2Data {
+        url: start.url,
+        user_code: start.user_code,
+        expires: start.expires,
+        encoded_session: start.encoded_session,
+    }))
+}
+
+/// Finishes the device flow; the body is the `encodedSession` as a JSON string.
+/// Waits while GitHub says the user has not finished, up to a limit (then 408).
+#[utoipa::path(post, path = "/login/oauth2/device/complete", tag = "Login",
+    request_body(content = String, description = "encodedSession from start"),
+    responses((status = 200, body = UnsafeToken),
+        (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 408, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn device_complete(
+    State(state): State<AppState>,
+    Json(encoded_session): Json<String>,
+) -> ApiResult<UnsafeToken> {
+    Ok(Json(
+        state
+            .services
+            .device_flow
+            .complete(&encoded_session)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizeQuery {
+    /// Currently only `github`.
+    provider: Option<String>,
+    /// Where to send the browser afterwards; must match an allowed prefix.
+    redirect: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebAuthorizeData {
+    /// GitHub's authorize URL, for the browser.
+    url: String,
+    /// The handle to poll with; not the state inside `url`.
+    state: String,
+}
+
+/// Starts the web flow: returns GitHub's authorization URL and a poll state.
+#[utoipa::path(get, path = "/v1/login/oauth2/web/authorize", tag = "Login", params(AuthorizeQuery),
+    responses((status = 200, body = WebAuthorizeData),
+        (status = 400, body = ErrorsBody), (status = 429, body = ErrorBody),
+        (status = 500, body = ErrorBody)))]
+async fn web_authorize(
+    State(state): State<AppState>,
+    Query(query): Query<AuthorizeQuery>,
+) -> ApiResult<WebAuthorizeData> {
+    let mut problems = Vec::new();
+    check_provider(query.provider.as_deref(), &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let started = state
+        .services
+        .web_flow
+        .authorize(query.redirect.as_deref())
+        .await?;
+    Ok(Json(WebAuthorizeData {
+        url: started.url,
+        state: started.poll_state,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// The authorization code from GitHub.
+    code: Option<String>,
+    /// The state Latchkey put in GitHub's URL.
+    state: Option<String>,
+    /// Set by GitHub when authorization failed.
+    error: Option<String>,
+}
+
+/// GitHub sends the browser here. Logs in, sets the session cookie, then
+/// redirects (no secret in the URL) or answers `{}`.
+#[utoipa::path(get, path = "/v1/login/oauth2/web/callback/github", tag = "Login", params(CallbackQuery),
+    responses((status = 200, body = Empty), (status = 302, description = "to the redirect"),
+        (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 500, body = ErrorBody)))]
+async fn web_callback(
+    State(state): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let Some(github_state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(ApiError::invalid("state is required"));
+    };
+    let done = state
+        .services
+        .web_flow
+        .callback(query.code.as_deref(), github_state, query.error.as_deref())
+        .await?;
+    let cookie = state.cookie.set(&done.session.secret.expose());
+    Ok(match done.redirect {
+        Some(redirect) => {
+            let location = HeaderValue::from_str(&redirect)
+                .map_err(|_| ApiError::invalid("redirect is not a valid header value"))?;
+            (
+                StatusCode::FOUND,
+                [(LOCATION, location), (SET_COOKIE, cookie)],
+            )
+                .into_response()
+        }
+        None => ([(SET_COOKIE, cookie)], Json(Empty {})).into_response(),
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PollQuery {
+    /// The `state` returned by authorize.
+    state: Option<String>,
+}
+
+/// 202 `{}` while the user is still at GitHub; then the token, exactly once.
+#[utoipa::path(get, path = "/v1/login/oauth2/web/poll", tag = "Login", params(PollQuery),
+    responses((status = 200, body = UnsafeToken), (status = 202, body = Empty),
+        (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn web_poll(
+    State(state): State<AppState>,
+    Query(query): Query<PollQuery>,
+) -> Result<Response, ApiError> {
+    let Some(poll_state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(ApiError::invalid("state is required"));
+    };
+    Ok(match state.services.web_flow.poll(poll_state).await? {
+        WebPoll::Pending => (StatusCode::ACCEPTED, Json(Empty {})).into_response(),
+        WebPoll::Ready(token) => Json(token).into_response(),
+    })
+}

@@ -1,0 +1,169 @@
+use super::{ServiceError, SignupPolicy, TokenService};
+use crate::domain::{name_problems, Account, AccountId, Email, Role, Timestamp, UnsafeToken};
+use crate::github::{GithubClient, GithubUser};
+use crate::store::{Identity, Store, StoreError, DEFAULT_PLAN_ID};
+use chrono::TimeDelta;
+
+const PROVIDER: &str = "github";
+
+/// Turns a GitHub access token into a Latchkey account and a fresh token.
+#[derive(Clone)]
+pub struct GithubLogin {
+    store: Store,
+    github: GithubClient,
+    tokens: TokenService,
+    policy: SignupPolicy,
+    token_lifetime: TimeDelta,
+}
+
+impl GithubLogin {
+    pub fn new(
+        store: Store,
+        github: GithubClient,
+        tokens: TokenService,
+        policy: SignupPolicy,
+        token_lifetime: TimeDelta,
+    ) -> Self {
+        Self {
+            store,
+            github,
+            tokens,
+            policy,
+            token_lifetime,
+        }
+    }
+
+    /// `POST /v1/oauth2`: a token the client got from GitHub itself. With a
+    /// client secret configured, only tokens issued to our own app count.
+    pub async fn with_access_token(&self, access_token: &str) -> Result<UnsafeToken, ServiceError> {
+        if access_token.trim().is_empty() {
+            return Err(ServiceError::invalid("access-token must not be empty"));
+        }
+        if self.github.has_client_secret()
+            && !self.github.token_belongs_to_app(access_token).await?
+        {
+            return Err(ServiceError::LoginFailed(
+                "The access token was not issued to this application".to_owned(),
+            ));
+        }
+        let account = self.account_for(access_token).await?;
+        self.mint(account).await
+    }
+
+    /// Every login mints a new token; no secret is ever handed out twice.
+    pub async fn mint(&self, account: AccountId) -> Result<UnsafeToken, ServiceError> {
+        self.tokens
+            .mint(account, Timestamp::now().plus(self.token_lifetime))
+            .await
+    }
+
+    /// The account of the GitHub user behind `access_token`, created or linked
+    /// on first login. Identity is GitHub's numeric id, never login or email.
+    pub async fn account_for(&self, access_token: &str) -> Result<AccountId, ServiceError> {
+        let user = self.github.user(access_token).await?;
+        let subject = user.id.to_string();
+        if let Some(account) = self.store.find_identity(PROVIDER, &subject).await? {
+            return Ok(account);
+        }
+        let email = self.verified_email(access_token, &user).await?;
+        let identity = Identity {
+            provider: PROVIDER,
+            subject: &subject,
+            login: &user.login,
+        };
+        if let Some(existing) = self
+            .store
+            .find_accounts(Some(&email))
+            .await?
+            .into_iter()
+            .next()
+        {
+            return self.link_existing(existing.id, &identity).await;
+        }
+        if !self.policy.permits(&user.login, &email) {
+            return Err(ServiceError::Forbidden(
+                "Sign-up is restricted: this GitHub user may not create an account",
+            ));
+        }
+        let account = Account {
+            id: AccountId::generate(),
+            name: display_name(&user),
+            email,
+            plan_id: DEFAULT_PLAN_ID,
+        };
+        match self
+            .store
+            .create_account_with_identity(&account, Role::User, &identity)
+            .await
+        {
+            Ok(()) => Ok(account.id),
+            // A concurrent first login of the same user won the race.
+            Err(StoreError::Conflict) => {
+                self.store
+                    .find_identity(PROVIDER, &subject)
+                    .await?
+                    .ok_or(ServiceError::Conflict(
+                        "Email is already in use by another account",
+                    ))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// An account an admin created with this email, not yet linked: link it.
+    async fn link_existing(
+        &self,
+        account: AccountId,
+        identity: &Identity<'_>,
+    ) -> Result<AccountId, ServiceError> {
+        const TAKEN: ServiceError =
+            ServiceError::Conflict("The account with this email is linked to another GitHub user");
+        if self
+            .store
+            .identity_of_account(PROVIDER, account)
+            .await?
+            .is_some()
+        {
+            return Err(TAKEN);
+        }
+        match self.store.link_identity(account, identity).await {
+            Ok(()) => Ok(account),
+            Err(StoreError::Conflict) => {
+                match self.store.find_identity(PROVIDER, identity.subject).await? {
+                    Some(linked) if linked == account => Ok(account),
+                    _ => Err(TAKEN),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The public email (GitHub only allows verified ones there), else the
+    /// primary verified address. Unverified addresses are never used.
+    async fn verified_email(
+        &self,
+        access_token: &str,
+        user: &GithubUser,
+    ) -> Result<Email, ServiceError> {
+        const NONE: ServiceError =
+            ServiceError::Forbidden("The GitHub account has no verified primary email address");
+        let raw = match &user.email {
+            Some(email) => email.clone(),
+            None => self
+                .github
+                .primary_verified_email(access_token)
+                .await?
+                .ok_or(NONE)?,
+        };
+        Email::parse(&raw).map_err(|_| NONE)
+    }
+}
+
+/// GitHub's name when it makes a valid account name, else the login.
+fn display_name(user: &GithubUser) -> String {
+    user.name
+        .as_deref()
+        .filter(|name| name_problems(name).is_empty())
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|| user.login.clone())
+}

@@ -1,0 +1,220 @@
+use super::{GithubLogin, ServiceError};
+use crate::crypto::{self, ServerKey};
+use crate::domain::{Timestamp, UnsafeToken};
+use crate::github::GithubClient;
+use crate::store::{Store, WebLoginClaim};
+use chrono::TimeDelta;
+
+/// How long a browser login may take from authorize to poll.
+const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+const SCOPE: &str = "read:user user:email";
+
+/// What `authorize` hands the client: GitHub's URL, and a *different* state
+/// to poll with, so whoever sees the URL still cannot collect the token.
+pub struct WebAuthorize {
+    pub url: String,
+    pub poll_state: String,
+}
+
+/// The callback's result for the browser.
+pub struct WebCallback {
+    pub redirect: Option<String>,
+    /// The browser's own login token, for the session cookie.
+    pub session: UnsafeToken,
+}
+
+pub enum WebPoll {
+    Pending,
+    Ready(UnsafeToken),
+}
+
+/// GitHub's browser redirect flow, with PKCE.
+#[derive(Clone)]
+pub struct WebFlow {
+    store: Store,
+    github: GithubClient,
+    login: GithubLogin,
+    key: ServerKey,
+    callback_url: String,
+    allowed_redirects: Vec<String>,
+}
+
+impl WebFlow {
+    pub fn new(
+        store: Store,
+        github: GithubClient,
+        login: GithubLogin,
+        key: ServerKey,
+        public_url: &str,
+        allowed_redirects: Vec<String>,
+    ) -> Self {
+        Self {
+            store,
+            github,
+            login,
+            key,
+            callback_url: format!(
+                "{}/v1/login/oauth2/web/callback/github",
+                public_url.trim_end_matches('/')
+            ),
+            allowed_redirects,
+        }
+    }
+
+    pub async fn authorize(&self, redirect: Option<&str>) -> Result<WebAuthorize, ServiceError> {
+        if let Some(redirect) = redirect {
+            if !redirect_allowed(redirect, &self.allowed_redirects) {
+                return Err(ServiceError::invalid(
+                    "redirect is not an allowed redirect URL",
+                ));
+            }
+        }
+        let state = crypto::random_token();
+        let poll_state = crypto::random_token();
+        let challenge = crypto::base64url(&crypto::sha256(self.verifier(&state).as_bytes()));
+        let url = self
+            .github
+            .authorize_url(&self.callback_url, SCOPE, &state, &challenge)?;
+        self.store
+            .insert_web_login(
+                &crypto::sha256(state.as_bytes()),
+                &crypto::sha256(poll_state.as_bytes()),
+                redirect,
+                Timestamp::now().plus(STATE_LIFETIME),
+            )
+            .await?;
+        Ok(WebAuthorize { url, poll_state })
+    }
+
+    /// The PKCE verifier follows from the state under the server key, so it
+    /// never has to be stored.
+    fn verifier(&self, state: &str) -> String {
+        crypto::base64url(&self.key.derive("pkce-verifier", state.as_bytes()))
+    }
+
+    /// GitHub sent the browser back. `error` is GitHub's `error` parameter.
+    pub async fn callback(
+        &self,
+        code: Option<&str>,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<WebCallback, ServiceError> {
+        let state_hash = crypto::sha256(state.as_bytes());
+        let pending = self
+            .store
+            .find_web_login(&state_hash)
+            .await?
+            .filter(|l| !l.expires_at.is_past(Timestamp::now()))
+            .ok_or_else(|| ServiceError::invalid("state is unknown or expired"))?;
+        if pending.done {
+            return Err(ServiceError::invalid("state has already been used"));
+        }
+        let outcome = match (error, code) {
+            (Some(error), _) => Err(ServiceError::LoginFailed(format!(
+                "GitHub authorization failed: {error}"
+            ))),
+            (None, None) => Err(ServiceError::invalid("code is required")),
+            (None, Some(code)) => self.log_in(code, state).await,
+        };
+        let recorded = match &outcome {
+            Ok(account) => {
+                self.store
+                    .finish_web_login(&state_hash, Ok(*account))
+                    .await?
+            }
+            Err(err) => {
+                self.store
+                    .finish_web_login(&state_hash, Err(&public_message(err)))
+                    .await?
+            }
+        };
+        let account = outcome?;
+        if !recorded {
+            return Err(ServiceError::invalid("state has already been used"));
+        }
+        Ok(WebCallback {
+            redirect: pending.redirect,
+            session: self.login.mint(account).await?,
+        })
+    }
+
+    async fn log_in(
+        &self,
+        code: &str,
+        state: &str,
+    ) -> Result<crate::domain::AccountId, ServiceError> {
+        let access_token = self
+            .github
+            .exchange_code(code, &self.callback_url, &self.verifier(state))
+            .await?;
+        self.login.account_for(&access_token).await
+    }
+
+    /// Pending until the callback has run; then the token, exactly once.
+    pub async fn poll(&self, poll_state: &str) -> Result<WebPoll, ServiceError> {
+        let hash = crypto::sha256(poll_state.as_bytes());
+        match self.store.claim_web_login(&hash, Timestamp::now()).await? {
+            WebLoginClaim::Pending => Ok(WebPoll::Pending),
+            WebLoginClaim::LoggedIn(account) => Ok(WebPoll::Ready(self.login.mint(account).await?)),
+            WebLoginClaim::Failed(why) => Err(ServiceError::LoginFailed(why)),
+            WebLoginClaim::Unknown => Err(ServiceError::invalid(
+                "state is unknown, expired or already claimed",
+            )),
+        }
+    }
+}
+
+/// What the poller may learn of a failed callback: never internals.
+fn public_message(err: &ServiceError) -> String {
+    match err {
+        ServiceError::Internal(_) => "Internal server error".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// `redirect` must be an http(s) URL that starts with an allowed prefix at a
+/// boundary: `https://app.example` allows `https://app.example/x` but not
+/// `https://app.example.evil.com`.
+pub fn redirect_allowed(redirect: &str, prefixes: &[String]) -> bool {
+    let Ok(url) = reqwest::Url::parse(redirect) else {
+        return false;
+    };
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return false;
+    }
+    prefixes.iter().any(|prefix| {
+        let Some(rest) = redirect.strip_prefix(prefix.as_str()) else {
+            return false;
+        };
+        prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_allowed;
+
+    #[test]
+    fn redirects_match_prefixes_at_boundaries() {
+        let allowed = vec![
+            "https://app.example".to_owned(),
+            "http://127.0.0.1:3000/cb/".to_owned(),
+        ];
+        assert!(redirect_allowed("https://app.example", &allowed));
+        assert!(redirect_allowed("https://app.example/done?x=1", &allowed));
+        assert!(redirect_allowed("http://127.0.0.1:3000/cb/ok", &allowed));
+        assert!(!redirect_allowed("https://app.example.evil.com/", &allowed));
+        assert!(!redirect_allowed("https://app.examplex", &allowed));
+        assert!(!redirect_allowed("http://127.0.0.1:3000/other", &allowed));
+        assert!(!redirect_allowed(
+            "https://evil.com/?https://app.example",
+            &allowed
+        ));
+        assert!(!redirect_allowed("javascript:alert(1)", &allowed));
+        assert!(!redirect_allowed("https://app.example@evil.com/", &allowed));
+        assert!(!redirect_allowed("https://app.example", &[]));
+    }
+}

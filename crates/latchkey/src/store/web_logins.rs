@@ -1,0 +1,132 @@
+use super::{rows, Store, StoreError};
+use crate::domain::{AccountId, Timestamp};
+use sqlx::Row;
+
+/// A browser login in flight, found by its GitHub-side state.
+#[derive(Debug)]
+pub struct WebLogin {
+    pub redirect: Option<String>,
+    pub expires_at: Timestamp,
+    /// Set once the callback has run, with its outcome.
+    pub done: bool,
+}
+
+/// What a poll found, claimed atomically.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebLoginClaim {
+    LoggedIn(AccountId),
+    Failed(String),
+    Pending,
+    Unknown,
+}
+
+impl Store {
+    pub async fn insert_web_login(
+        &self,
+        state_hash: &[u8; 32],
+        poll_hash: &[u8; 32],
+        redirect: Option<&str>,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO web_logins (state_hash, poll_hash, redirect, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&state_hash[..])
+        .bind(&poll_hash[..])
+        .bind(redirect)
+        .bind(Timestamp::now().as_micros())
+        .bind(expires_at.as_micros())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_web_login(
+        &self,
+        state_hash: &[u8; 32],
+    ) -> Result<Option<WebLogin>, StoreError> {
+        let row = sqlx::query(
+            "SELECT redirect, expires_at, account_id, error FROM web_logins WHERE state_hash = $1",
+        )
+        .bind(&state_hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let account: Option<String> = row.try_get("account_id")?;
+            let error: Option<String> = row.try_get("error")?;
+            Ok(WebLogin {
+                redirect: row.try_get("redirect")?,
+                expires_at: rows::timestamp(&row, "expires_at")?,
+                done: account.is_some() || error.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records the callback's outcome once; `false` if it was already recorded.
+    pub async fn finish_web_login(
+        &self,
+        state_hash: &[u8; 32],
+        outcome: Result<AccountId, &str>,
+    ) -> Result<bool, StoreError> {
+        let (account, error) = match outcome {
+            Ok(account) => (Some(account.to_string()), None),
+            Err(error) => (None, Some(error)),
+        };
+        let updated = sqlx::query(
+            "UPDATE web_logins SET account_id = $1, error = $2 \
+             WHERE state_hash = $3 AND account_id IS NULL AND error IS NULL",
+        )
+        .bind(account)
+        .bind(error)
+        .bind(&state_hash[..])
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    /// Takes a finished login out in one statement, so of two racing polls
+    /// exactly one gets it.
+    pub async fn claim_web_login(
+        &self,
+        poll_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<WebLoginClaim, StoreError> {
+        let claimed = sqlx::query(
+            "DELETE FROM web_logins WHERE poll_hash = $1 AND expires_at > $2 \
+             AND (account_id IS NOT NULL OR error IS NOT NULL) RETURNING account_id, error",
+        )
+        .bind(&poll_hash[..])
+        .bind(now.as_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = claimed {
+            let error: Option<String> = row.try_get("error")?;
+            return Ok(match error {
+                Some(error) => WebLoginClaim::Failed(error),
+                None => WebLoginClaim::LoggedIn(rows::account_id(&row, "account_id")?),
+            });
+        }
+        let pending =
+            sqlx::query("SELECT 1 AS one FROM web_logins WHERE poll_hash = $1 AND expires_at > $2")
+                .bind(&poll_hash[..])
+                .bind(now.as_micros())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(if pending.is_some() {
+            WebLoginClaim::Pending
+        } else {
+            WebLoginClaim::Unknown
+        })
+    }
+
+    pub async fn delete_expired_web_logins(&self, now: Timestamp) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM web_logins WHERE expires_at <= $1")
+            .bind(now.as_micros())
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}

@@ -1,0 +1,300 @@
+use crate::helpers::*;
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn authorize(app: &TestApp, redirect: Option<&str>) -> (String, String) {
+    let mut path = "/v1/login/oauth2/web/authorize?provider=github".to_owned();
+    if let Some(r) = redirect {
+        path.push_str(&format!("&redirect={}", urlencode(r)));
+    }
+    let (status, body) = json_of(app.request(reqwest::Method::GET, &path, None, None).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (
+        body["url"].as_str().unwrap().to_owned(),
+        body["state"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
+        .unwrap()
+        .query()
+        .unwrap()
+        .trim_start_matches("v=")
+        .to_owned()
+}
+
+/// The browser's trip: GitHub's authorize page, then back to the callback.
+async fn browser(app: &TestApp, authorize_url: &str) -> Response {
+    let at_github = app.client.get(authorize_url).send().await.unwrap();
+    assert_eq!(at_github.status(), StatusCode::SEE_OTHER);
+    let back = at_github.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&app.base), "{back}");
+    app.client.get(back).send().await.unwrap()
+}
+
+async fn poll(app: &TestApp, state: &str) -> Response {
+    let path = format!("/v1/login/oauth2/web/poll?state={}", urlencode(state));
+    app.request(reqwest::Method::GET, &path, None, None).await
+}
+
+async fn web_flow_end_to_end(app: TestApp) {
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (url, state) = authorize(&app, Some("http://app.test/done?tab=1")).await;
+    assert!(url.starts_with(&format!("{}/login/oauth/authorize?", app.github.url())));
+    assert_eq!(query_param(&url, "client_id").unwrap(), CLIENT_ID);
+    assert_eq!(
+        query_param(&url, "redirect_uri").unwrap(),
+        format!("{}/v1/login/oauth2/web/callback/github", app.base)
+    );
+    assert_eq!(query_param(&url, "code_challenge_method").unwrap(), "S256");
+    assert_eq!(query_param(&url, "code_challenge").unwrap().len(), 43);
+    let github_state = query_param(&url, "state").unwrap();
+    assert_ne!(
+        github_state, state,
+        "the poll state is not the one in GitHub's URL"
+    );
+    assert!(state.len() >= 22, "at least 128 bits");
+
+    let (status, body) = json_of(poll(&app, &state).await).await;
+    assert_eq!((status, body), (StatusCode::ACCEPTED, json!({})));
+    // Seeing GitHub's URL is not enough to collect the token.
+    assert_invalid(poll(&app, &github_state).await).await;
+
+    let callback = browser(&app, &url).await;
+    assert_eq!(callback.status(), StatusCode::FOUND);
+    let location = callback.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "http://app.test/done?tab=1");
+    let cookie = callback.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("latchkey_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "http public URL");
+    let cookie_secret = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("latchkey_session=")
+        .to_owned();
+    assert!(!location.contains(&cookie_secret));
+
+    let (status, token) = json_of(poll(&app, &state).await).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let secret = token["secret"]["value"].as_str().unwrap();
+    assert_ne!(secret, cookie_secret);
+    assert_eq!(
+        app.get("/v1/login/token", secret).await.status(),
+        StatusCode::OK
+    );
+    // Exactly once.
+    assert_invalid(poll(&app, &state).await).await;
+    // The callback cannot be replayed.
+    let replay = format!("/v1/login/oauth2/web/callback/github?code=x&state={github_state}");
+    assert_invalid(app.request(reqwest::Method::GET, &replay, None, None).await).await;
+
+    // The cookie authenticates like a bearer token; logout ends it.
+    let with_cookie = |path: &str, method: reqwest::Method| {
+        app.client
+            .request(method, format!("{}{}", app.base, path))
+            .header(
+                "cookie",
+                format!("other=1; latchkey_session={cookie_secret}"),
+            )
+            .send()
+    };
+    let (status, me) = json_of(
+        with_cookie("/v1/login/token", reqwest::Method::GET)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["accountId"], token["data"]["accountId"]);
+    let out = with_cookie("/v1/logout", reqwest::Method::POST)
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_unauthorized(
+        with_cookie("/v1/login/token", reqwest::Method::GET)
+            .await
+            .unwrap(),
+    )
+    .await;
+    // The poller's token is a separate login and survives the browser's logout.
+    assert_eq!(
+        app.get("/v1/login/token", secret).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn without_a_redirect_the_callback_answers_200(app: TestApp) {
+    app.github.script(|s| s.authorize_as = Some("hubot".into()));
+    let (url, state) = authorize(&app, None).await;
+    let callback = browser(&app, &url).await;
+    assert!(callback.headers().contains_key("set-cookie"));
+    let (status, body) = json_of(callback).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({})));
+    assert_eq!(poll(&app, &state).await.status(), StatusCode::OK);
+}
+
+async fn only_allowed_redirects_are_accepted(app: TestApp) {
+    for bad in [
+        "https://evil.example/",
+        "http://app.test.evil.example/",
+        "not a url",
+        "javascript:alert(1)",
+    ] {
+        let path = format!(
+            "/v1/login/oauth2/web/authorize?provider=github&redirect={}",
+            urlencode(bad)
+        );
+        assert_invalid(app.request(reqwest::Method::GET, &path, None, None).await).await;
+    }
+    for bad in [
+        "/v1/login/oauth2/web/authorize",
+        "/v1/login/oauth2/web/authorize?provider=gitlab",
+    ] {
+        assert_invalid(app.request(reqwest::Method::GET, bad, None, None).await).await;
+    }
+}
+
+async fn unknown_states_are_400(app: TestApp) {
+    for path in [
+        "/v1/login/oauth2/web/callback/github?code=abc&state=nope",
+        "/v1/login/oauth2/web/callback/github?code=abc",
+        "/v1/login/oauth2/web/poll?state=nope",
+        "/v1/login/oauth2/web/poll",
+    ] {
+        assert_invalid(app.request(reqwest::Method::GET, path, None, None).await).await;
+    }
+}
+
+async fn racing_polls_get_the_token_once(app: TestApp) {
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (url, state) = authorize(&app, None).await;
+    assert_eq!(browser(&app, &url).await.status(), StatusCode::OK);
+    let url = format!(
+        "{}/v1/login/oauth2/web/poll?state={}",
+        app.base,
+        urlencode(&state)
+    );
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, url) = (app.client.clone(), url.clone());
+        racers.spawn(async move { client.get(url).send().await.unwrap().status() });
+    }
+    let statuses = racers.join_all().await;
+    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST));
+}
+
+async fn denial_at_github_reaches_browser_and_poller(app: TestApp) {
+    app.github.script(|s| s.authorize_deny = true);
+    let (url, state) = authorize(&app, Some("http://app.test/")).await;
+    let callback = browser(&app, &url).await;
+    let (status, body) = json_of(callback).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("access_denied"));
+    let (status, body) = json_of(poll(&app, &state).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_invalid(poll(&app, &state).await).await;
+}
+
+async fn https_public_urls_get_secure_cookies(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.public_url = Some("https://login.example".into())
+    })
+    .await
+    else {
+        return;
+    };
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (url, _) = authorize(&app, None).await;
+    assert_eq!(
+        query_param(&url, "redirect_uri").unwrap(),
+        "https://login.example/v1/login/oauth2/web/callback/github"
+    );
+    // GitHub would send the browser to the public URL; go to the server directly.
+    let at_github = app.client.get(&url).send().await.unwrap();
+    let back = at_github.headers()["location"].to_str().unwrap();
+    let local = back.replace("https://login.example", &app.base);
+    let callback = app.client.get(local).send().await.unwrap();
+    let cookie = callback.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+async fn the_fake_form_approves_as_the_chosen_user(app: TestApp) {
+    // No script: the fake shows its form, as GitHub shows its consent page.
+    let (url, state) = authorize(&app, None).await;
+    let page = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<form") && page.contains("hubot"), "{page}");
+    let mut form: Vec<(String, String)> = reqwest::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    form.push(("login".into(), "hubot".into()));
+    form.push(("decision".into(), "approve".into()));
+    let decided = app
+        .client
+        .post(format!("{}/login/oauth/authorize", app.github.url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let back = decided.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        app.client.get(back).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (_, token) = json_of(poll(&app, &state).await).await;
+    let account = token["data"]["accountId"].as_str().unwrap();
+    let (_, me) = json_of(
+        app.get(&format!("/v1/accounts/{account}"), &app.admin_secret)
+            .await,
+    )
+    .await;
+    assert_eq!(me["email"], "hubot@example.com");
+}
+
+backend_tests!(
+    web_flow_end_to_end,
+    without_a_redirect_the_callback_answers_200,
+    only_allowed_redirects_are_accepted,
+    unknown_states_are_400,
+    racing_polls_get_the_token_once,
+    denial_at_github_reaches_browser_and_poller,
+    the_fake_form_approves_as_the_chosen_user,
+);
+
+backend_fns!(https_public_urls_get_secure_cookies);
