@@ -325,3 +325,90 @@ fn sigterm_lets_an_in_flight_request_finish() {
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "{exit}");
 }
+
+/// One HTTP request, redirects not followed: (status, location, body).
+fn call(method: &str, url: &str, body: Option<serde_json::Value>) -> (u16, Option<String>, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut req = client.request(method.parse().unwrap(), url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let response = req.send().await.unwrap();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (
+            response.status().as_u16(),
+            location,
+            response.text().await.unwrap(),
+        )
+    })
+}
+
+#[test]
+fn dev_mode_runs_every_login_flow_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        Server::start(latchkey(dir.path()).args(["serve", "--dev", "--listen", "127.0.0.1:0"]));
+    assert!(
+        server.seen.iter().any(|l| l.contains("DEV MODE")),
+        "{:#?}",
+        server.seen
+    );
+    let base = format!("http://{}", server.addr);
+
+    // Device flow: the fake approves as octocat after one pending poll.
+    let (status, _, body) = call("POST", &format!("{base}/login/oauth2/device/start"), None);
+    assert_eq!(status, 200, "{body}");
+    let started: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, _, body) = call(
+        "POST",
+        &format!("{base}/login/oauth2/device/complete"),
+        Some(started["encodedSession"].clone()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let secret = token["secret"]["value"].as_str().unwrap();
+    assert_eq!(get(&server.addr, "/v1/login/token", Some(secret)).0, 200);
+
+    // Web flow: authorize, the fake's redirect, the callback, then the poll.
+    let (status, _, body) = call(
+        "GET",
+        &format!("{base}/v1/login/oauth2/web/authorize?provider=github&redirect=http://localhost:3000/done"),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let authorize: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, back, _) = call("GET", authorize["url"].as_str().unwrap(), None);
+    assert_eq!(status, 303);
+    let (status, to_app, _) = call("GET", &back.unwrap(), None);
+    assert_eq!(status, 302);
+    assert_eq!(to_app.as_deref(), Some("http://localhost:3000/done"));
+    let poll = format!(
+        "{base}/v1/login/oauth2/web/poll?state={}",
+        authorize["state"].as_str().unwrap()
+    );
+    let (status, _, body) = call("GET", &poll, None);
+    assert_eq!(status, 200, "{body}");
+    server.stop();
+}
+
+#[test]
+fn dev_mode_refuses_anything_but_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = latchkey(dir.path())
+        .args(["serve", "--dev", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}

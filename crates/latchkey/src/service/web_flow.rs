@@ -173,8 +173,8 @@ fn public_message(err: &ServiceError) -> String {
 }
 
 /// `redirect` must be an http(s) URL that starts with an allowed prefix at a
-/// boundary: `https://app.example` allows `https://app.example/x` but not
-/// `https://app.example.evil.com`.
+/// boundary: `https://app.example` allows `https://app.example/x` and
+/// `https://app.example:8443/x` but not `https://app.example.evil.com`.
 pub fn redirect_allowed(redirect: &str, prefixes: &[String]) -> bool {
     let Ok(url) = reqwest::Url::parse(redirect) else {
         return false;
@@ -189,7 +189,8 @@ pub fn redirect_allowed(redirect: &str, prefixes: &[String]) -> bool {
         let Some(rest) = redirect.strip_prefix(prefix.as_str()) else {
             return false;
         };
-        prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#'])
+        // A port after the host is a boundary too; the URL parsed, so it is numeric.
+        prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', '?', '#', ':'])
     })
 }
 
@@ -206,6 +207,7 @@ mod tests {
         assert!(redirect_allowed("https://app.example", &allowed));
         assert!(redirect_allowed("https://app.example/done?x=1", &allowed));
         assert!(redirect_allowed("http://127.0.0.1:3000/cb/ok", &allowed));
+        assert!(redirect_allowed("https://app.example:8443/x", &allowed));
         assert!(!redirect_allowed("https://app.example.evil.com/", &allowed));
         assert!(!redirect_allowed("https://app.examplex", &allowed));
         assert!(!redirect_allowed("http://127.0.0.1:3000/other", &allowed));

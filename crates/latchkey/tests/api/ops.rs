@@ -83,6 +83,13 @@ async fn openapi_documents_every_route(app: TestApp) {
         ("/v1/accounts", &["get", "post"]),
         ("/v1/accounts/{accountId}", &["get", "put", "delete"]),
         ("/v1/accounts/{accountId}/plan", &["get"]),
+        ("/v1/oauth2", &["post"]),
+        ("/login/oauth2/device/start", &["post"]),
+        ("/login/oauth2/device/complete", &["post"]),
+        ("/v1/login/oauth2/web/authorize", &["get"]),
+        ("/v1/login/oauth2/web/callback/github", &["get"]),
+        ("/v1/login/oauth2/web/poll", &["get"]),
+        ("/v1/logout", &["post"]),
         ("/healthcheck", &["get"]),
         ("/version", &["get"]),
     ] {

@@ -186,6 +186,23 @@ async fn unknown_states_are_400(app: TestApp) {
     }
 }
 
+async fn expired_states_are_400(app: TestApp) {
+    use sqlx::{Connection, Executor};
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (url, state) = authorize(&app, None).await;
+    // Ten minutes pass.
+    let mut conn = sqlx::AnyConnection::connect(&app.settings.database.url.0)
+        .await
+        .unwrap();
+    conn.execute("UPDATE web_logins SET expires_at = 0")
+        .await
+        .unwrap();
+    conn.close().await.ok();
+    assert_invalid(browser(&app, &url).await).await;
+    assert_invalid(poll(&app, &state).await).await;
+}
+
 async fn racing_polls_get_the_token_once(app: TestApp) {
     app.github
         .script(|s| s.authorize_as = Some("octocat".into()));
@@ -223,7 +240,8 @@ async fn denial_at_github_reaches_browser_and_poller(app: TestApp) {
 
 async fn https_public_urls_get_secure_cookies(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.public_url = Some("https://login.example".into())
+        s.public_url = Some("https://login.example".into());
+        s.login.session_cookie_name = "lk_custom".into();
     })
     .await
     else {
@@ -242,7 +260,21 @@ async fn https_public_urls_get_secure_cookies(backend: Backend) {
     let local = back.replace("https://login.example", &app.base);
     let callback = app.client.get(local).send().await.unwrap();
     let cookie = callback.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("lk_custom="), "{cookie}");
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let secret = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("lk_custom=");
+    let me = app
+        .client
+        .get(format!("{}/v1/login/token", app.base))
+        .header("cookie", format!("lk_custom={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
 }
 
 async fn the_fake_form_approves_as_the_chosen_user(app: TestApp) {
@@ -292,6 +324,7 @@ backend_tests!(
     without_a_redirect_the_callback_answers_200,
     only_allowed_redirects_are_accepted,
     unknown_states_are_400,
+    expired_states_are_400,
     racing_polls_get_the_token_once,
     denial_at_github_reaches_browser_and_poller,
     the_fake_form_approves_as_the_chosen_user,
