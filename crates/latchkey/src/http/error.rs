@@ -98,17 +98,16 @@ impl IntoResponse for ApiError {
                 (StatusCode::BAD_REQUEST, axum::Json(ErrorsBody { errors })).into_response()
             }
             ApiError::Unauthorized(failure) => {
-                let mut response = error(StatusCode::UNAUTHORIZED, failure.message());
                 // RFC 6750 §3: no error code when no credentials were sent.
                 let challenge = match failure {
                     AuthFailure::Missing => r#"Bearer realm="latchkey""#,
                     _ => r#"Bearer realm="latchkey", error="invalid_token""#,
                 };
-                response.headers_mut().insert(
+                with_header(
+                    error(StatusCode::UNAUTHORIZED, failure.message()),
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(challenge),
-                );
-                response
+                )
             }
             ApiError::LoginFailed(msg) => with_header(
                 error(StatusCode::UNAUTHORIZED, &msg),

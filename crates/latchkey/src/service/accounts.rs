@@ -3,10 +3,6 @@ use crate::domain::{Account, AccountData, AccountId, Email, Plan, Role, Timestam
 use crate::store::{AccountRecord, Store, StoreError, DEFAULT_PLAN_ID};
 use std::sync::Arc;
 
-const ACCOUNT_NOT_FOUND: ServiceError = ServiceError::NotFound("Account not found");
-const EMAIL_TAKEN: ServiceError =
-    ServiceError::Conflict("Email is already in use by another account");
-
 /// Account reads and changes, with the visibility rules applied.
 #[derive(Clone)]
 pub struct AccountService {
@@ -25,12 +21,12 @@ impl AccountService {
 
     pub async fn plan(&self, caller: &Caller, id: AccountId) -> Result<Plan, ServiceError> {
         if !caller.can_access(id) {
-            return Err(ACCOUNT_NOT_FOUND);
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
         }
         self.store
             .plan_of_account(id)
             .await?
-            .ok_or(ACCOUNT_NOT_FOUND)
+            .ok_or(ServiceError::ACCOUNT_NOT_FOUND)
     }
 
     /// Admins search every account; anyone else only ever finds their own.
@@ -79,7 +75,7 @@ impl AccountService {
             .await
         {
             Ok(()) => Ok(account),
-            Err(StoreError::Conflict) => Err(EMAIL_TAKEN),
+            Err(StoreError::Conflict) => Err(ServiceError::EMAIL_TAKEN),
             Err(err) => Err(err.into()),
         }
     }
@@ -91,13 +87,13 @@ impl AccountService {
         data: AccountData,
     ) -> Result<Account, ServiceError> {
         if !caller.can_access(id) {
-            return Err(ACCOUNT_NOT_FOUND);
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
         }
         check(&data)?;
         match self.store.update_account(id, &data).await {
             Ok(Some(account)) => Ok(account),
-            Ok(None) => Err(ACCOUNT_NOT_FOUND),
-            Err(StoreError::Conflict) => Err(EMAIL_TAKEN),
+            Ok(None) => Err(ServiceError::ACCOUNT_NOT_FOUND),
+            Err(StoreError::Conflict) => Err(ServiceError::EMAIL_TAKEN),
             Err(err) => Err(err.into()),
         }
     }
@@ -114,16 +110,19 @@ impl AccountService {
             .store
             .delete_account(id)
             .await?
-            .ok_or(ACCOUNT_NOT_FOUND)?;
+            .ok_or(ServiceError::ACCOUNT_NOT_FOUND)?;
         self.cache.evict(&hashes);
         Ok(())
     }
 
     async fn visible(&self, caller: &Caller, id: AccountId) -> Result<AccountRecord, ServiceError> {
         if !caller.can_access(id) {
-            return Err(ACCOUNT_NOT_FOUND);
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
         }
-        self.store.get_account(id).await?.ok_or(ACCOUNT_NOT_FOUND)
+        self.store
+            .get_account(id)
+            .await?
+            .ok_or(ServiceError::ACCOUNT_NOT_FOUND)
     }
 }
 

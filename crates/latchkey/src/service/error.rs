@@ -32,6 +32,11 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Also the answer for an account the caller may not see, so ids cannot be probed.
+    pub const ACCOUNT_NOT_FOUND: Self = ServiceError::NotFound("Account not found");
+    pub const EMAIL_TAKEN: Self =
+        ServiceError::Conflict("Email is already in use by another account");
+
     pub fn invalid(problem: impl Into<String>) -> Self {
         ServiceError::Invalid(vec![problem.into()])
     }

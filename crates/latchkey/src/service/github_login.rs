@@ -98,14 +98,11 @@ impl GithubLogin {
         {
             Ok(()) => Ok(account.id),
             // A concurrent first login of the same user won the race.
-            Err(StoreError::Conflict) => {
-                self.store
-                    .find_identity(PROVIDER, &subject)
-                    .await?
-                    .ok_or(ServiceError::Conflict(
-                        "Email is already in use by another account",
-                    ))
-            }
+            Err(StoreError::Conflict) => self
+                .store
+                .find_identity(PROVIDER, &subject)
+                .await?
+                .ok_or(ServiceError::EMAIL_TAKEN),
             Err(err) => Err(err.into()),
         }
     }

@@ -3,7 +3,6 @@ use crate::domain::{AccountId, Timestamp, Token, TokenId, TokenSecret, UnsafeTok
 use crate::store::Store;
 use std::sync::Arc;
 
-const ACCOUNT_NOT_FOUND: ServiceError = ServiceError::NotFound("Account not found");
 const TOKEN_NOT_FOUND: ServiceError = ServiceError::NotFound("Token not found");
 
 /// Minting, listing and deleting an account's API tokens.
@@ -57,20 +56,19 @@ impl TokenService {
         id: TokenId,
     ) -> Result<(), ServiceError> {
         self.require_account(caller, account).await?;
-        let hash = self
-            .store
-            .delete_token(account, id)
-            .await?
-            .ok_or(TOKEN_NOT_FOUND)?;
-        self.cache.evict(&[hash]);
-        Ok(())
+        self.remove(account, id).await
     }
 
     /// Deletes the token the caller authenticated with (logout).
     pub async fn revoke_own(&self, caller: &Caller) -> Result<(), ServiceError> {
+        self.remove(caller.account_id(), caller.token.id).await
+    }
+
+    /// Deletes, then evicts once the deletion has committed.
+    async fn remove(&self, account: AccountId, id: TokenId) -> Result<(), ServiceError> {
         let hash = self
             .store
-            .delete_token(caller.account_id(), caller.token.id)
+            .delete_token(account, id)
             .await?
             .ok_or(TOKEN_NOT_FOUND)?;
         self.cache.evict(&[hash]);
@@ -109,10 +107,10 @@ impl TokenService {
         account: AccountId,
     ) -> Result<(), ServiceError> {
         if !caller.can_access(account) {
-            return Err(ACCOUNT_NOT_FOUND);
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
         }
         if caller.account_id() != account && self.store.get_account(account).await?.is_none() {
-            return Err(ACCOUNT_NOT_FOUND);
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
         }
         Ok(())
     }

@@ -239,4 +239,34 @@ backend_fns!(
     pending_past_the_longest_wait_is_408,
     concurrent_completions_are_bounded,
     sessions_survive_a_restart_and_other_nodes,
+    a_configured_session_key_is_used,
 );
+
+async fn a_configured_session_key_is_used(backend: Backend) {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.login.session_key = Some(latchkey::config::Secret(key.clone()));
+    })
+    .await
+    else {
+        return;
+    };
+    let started = start(&app, "/login/oauth2/device/start").await;
+    // Readable with the configured key, not with any other.
+    let configured = latchkey::crypto::ServerKey::from_base64(&key).unwrap();
+    let session = started["encodedSession"].as_str().unwrap();
+    assert!(configured.open("device-session-v1", session).is_some());
+    let (status, _) = complete(
+        &app,
+        "/login/oauth2/device/complete",
+        started["encodedSession"].clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut bad = app.settings.clone();
+    bad.login.session_key = Some(latchkey::config::Secret("too-short".into()));
+    let refused = latchkey::app::start(bad, async {}).await;
+    assert!(refused.is_err());
+}
