@@ -33,7 +33,6 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use self::metrics::recorder as metrics_recorder;
 pub use session_cookie::CookieConfig;
 
 /// Handlers answer JSON or an [`ApiError`].
@@ -84,7 +83,8 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The documented routes; `limited` wraps the login flows in the rate limit.
+/// The documented routes, from which the OpenAPI document is generated;
+/// `limited` wraps the login flows in the rate limit.
 fn api_router(
     limited: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
@@ -94,12 +94,6 @@ fn api_router(
         .merge(tokens::routes())
         .merge(accounts::routes())
         .merge(ops::routes())
-}
-
-/// The OpenAPI document, generated from the handlers themselves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = api_router(|r| r).split_for_parts();
-    api
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
