@@ -75,6 +75,19 @@ impl TokenService {
         Ok(())
     }
 
+    /// Offline recovery (`latchkey admin token create`): no caller, but the
+    /// account must exist.
+    pub async fn mint_for_recovery(
+        &self,
+        account: AccountId,
+        expires_at: Timestamp,
+    ) -> Result<UnsafeToken, ServiceError> {
+        if self.store.get_account(account).await?.is_none() {
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
+        }
+        self.mint(account, expires_at).await
+    }
+
     /// Mints a token for an existing account with no caller check: for
     /// bootstrap, the offline CLI and logins, which have done their own.
     pub async fn mint(
