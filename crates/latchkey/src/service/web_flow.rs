@@ -111,9 +111,11 @@ impl WebFlow {
         }
         let outcome = match (error, code) {
             (Some(error), _) => Err(ServiceError::LoginFailed(format!(
-                "GitHub authorization failed: {error}"
+                "GitHub authorization failed: {}",
+                oauth_code(error)
             ))),
-            (None, None) => Err(ServiceError::invalid("code is required")),
+            // A malformed callback does not use up the state.
+            (None, None) => return Err(ServiceError::invalid("code is required")),
             (None, Some(code)) => self.log_in(code, state).await,
         };
         let recorded = match &outcome {
@@ -164,6 +166,19 @@ impl WebFlow {
     }
 }
 
+/// GitHub's error codes are short snake_case words; anything else in the
+/// parameter is not GitHub's and is not echoed back.
+fn oauth_code(raw: &str) -> &str {
+    let plausible = !raw.is_empty()
+        && raw.len() <= 64
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if plausible {
+        raw
+    } else {
+        "unknown_error"
+    }
+}
+
 /// What the poller may learn of a failed callback: never internals.
 fn public_message(err: &ServiceError) -> String {
     match err {
@@ -197,6 +212,13 @@ pub fn redirect_allowed(redirect: &str, prefixes: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::redirect_allowed;
+
+    #[test]
+    fn only_plausible_oauth_codes_are_echoed() {
+        assert_eq!(super::oauth_code("access_denied"), "access_denied");
+        assert_eq!(super::oauth_code("<script>"), "unknown_error");
+        assert_eq!(super::oauth_code(""), "unknown_error");
+    }
 
     #[test]
     fn redirects_match_prefixes_at_boundaries() {

@@ -147,6 +147,14 @@ async fn web_flow_end_to_end(app: TestApp) {
 async fn without_a_redirect_the_callback_answers_200(app: TestApp) {
     app.github.script(|s| s.authorize_as = Some("hubot".into()));
     let (url, state) = authorize(&app, None).await;
+    // A malformed callback is refused without using up the state.
+    let github_state = query_param(&url, "state").unwrap();
+    let malformed = format!("/v1/login/oauth2/web/callback/github?state={github_state}");
+    assert_invalid(
+        app.request(reqwest::Method::GET, &malformed, None, None)
+            .await,
+    )
+    .await;
     let callback = browser(&app, &url).await;
     assert!(callback.headers().contains_key("set-cookie"));
     let (status, body) = json_of(callback).await;
