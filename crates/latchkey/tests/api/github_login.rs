@@ -117,6 +117,27 @@ async fn identity_is_the_github_id_not_login_or_email(app: TestApp) {
     assert_ne!(impostor["data"]["accountId"], first["data"]["accountId"]);
 }
 
+async fn a_deleted_account_starts_over_on_the_next_login(app: TestApp) {
+    let (_, first) = login_as(&app, "octocat").await;
+    let account = first["data"]["accountId"].as_str().unwrap();
+    let response = app
+        .delete(&format!("/v1/accounts/{account}"), &app.admin_secret)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_unauthorized(
+        app.get(
+            "/v1/login/token",
+            first["secret"]["value"].as_str().unwrap(),
+        )
+        .await,
+    )
+    .await;
+    // The GitHub link went with the account: a fresh one is created.
+    let (status, again) = login_as(&app, "octocat").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_ne!(again["data"]["accountId"], first["data"]["accountId"]);
+}
+
 async fn admin_created_accounts_are_linked_by_verified_email(app: TestApp) {
     let created = app.create_user("Hubot", "hubot@example.com").await;
     let (status, body) = login_as(&app, "hubot").await;
@@ -318,6 +339,7 @@ backend_tests!(
     private_emails_come_from_the_primary_verified_address,
     users_without_a_verified_email_are_refused,
     identity_is_the_github_id_not_login_or_email,
+    a_deleted_account_starts_over_on_the_next_login,
     admin_created_accounts_are_linked_by_verified_email,
     tokens_of_other_apps_are_refused,
     github_failures_map_to_401_and_500,
