@@ -50,12 +50,16 @@ impl Server {
         }
     }
 
-    fn stop(mut self) -> Vec<String> {
+    fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        self.terminate();
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "SIGTERM must shut down cleanly, got {exit}");
         self.seen.extend(self.lines.try_iter());
@@ -87,19 +91,8 @@ fn latchkey(dir: &Path) -> Command {
 }
 
 fn get(addr: &str, path: &str, secret: Option<&str>) -> (u16, serde_json::Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut req = reqwest::Client::new().get(format!("http://{addr}{path}"));
-        if let Some(secret) = secret {
-            req = req.bearer_auth(secret);
-        }
-        let response = req.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    })
+    let (status, _, body) = call("GET", &format!("http://{addr}{path}"), secret, None);
+    (status, serde_json::from_str(&body).unwrap())
 }
 
 /// The banner's secret: the indented line after "shown once".
@@ -311,11 +304,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
     .unwrap();
     conn.write_all(&body[..10]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let status = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    server.terminate();
     server.wait_for("shutdown signal received");
     conn.write_all(&body[10..]).unwrap();
     let mut response = String::new();
@@ -327,7 +316,12 @@ fn sigterm_lets_an_in_flight_request_finish() {
 }
 
 /// One HTTP request, redirects not followed: (status, location, body).
-fn call(method: &str, url: &str, body: Option<serde_json::Value>) -> (u16, Option<String>, String) {
+fn call(
+    method: &str,
+    url: &str,
+    secret: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, Option<String>, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -338,6 +332,9 @@ fn call(method: &str, url: &str, body: Option<serde_json::Value>) -> (u16, Optio
             .build()
             .unwrap();
         let mut req = client.request(method.parse().unwrap(), url);
+        if let Some(secret) = secret {
+            req = req.bearer_auth(secret);
+        }
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -367,12 +364,18 @@ fn dev_mode_runs_every_login_flow_offline() {
     let base = format!("http://{}", server.addr);
 
     // Device flow: the fake approves as octocat after one pending poll.
-    let (status, _, body) = call("POST", &format!("{base}/login/oauth2/device/start"), None);
+    let (status, _, body) = call(
+        "POST",
+        &format!("{base}/login/oauth2/device/start"),
+        None,
+        None,
+    );
     assert_eq!(status, 200, "{body}");
     let started: serde_json::Value = serde_json::from_str(&body).unwrap();
     let (status, _, body) = call(
         "POST",
         &format!("{base}/login/oauth2/device/complete"),
+        None,
         Some(started["encodedSession"].clone()),
     );
     assert_eq!(status, 200, "{body}");
@@ -381,23 +384,19 @@ fn dev_mode_runs_every_login_flow_offline() {
     assert_eq!(get(&server.addr, "/v1/login/token", Some(secret)).0, 200);
 
     // Web flow: authorize, the fake's redirect, the callback, then the poll.
-    let (status, _, body) = call(
-        "GET",
-        &format!("{base}/v1/login/oauth2/web/authorize?provider=github&redirect=http://localhost:3000/done"),
-        None,
-    );
+    let (status, _, body) = call("GET", &format!("{base}/v1/login/oauth2/web/authorize?provider=github&redirect=http://localhost:3000/done"), None, None);
     assert_eq!(status, 200, "{body}");
     let authorize: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let (status, back, _) = call("GET", authorize["url"].as_str().unwrap(), None);
+    let (status, back, _) = call("GET", authorize["url"].as_str().unwrap(), None, None);
     assert_eq!(status, 303);
-    let (status, to_app, _) = call("GET", &back.unwrap(), None);
+    let (status, to_app, _) = call("GET", &back.unwrap(), None, None);
     assert_eq!(status, 302);
     assert_eq!(to_app.as_deref(), Some("http://localhost:3000/done"));
     let poll = format!(
         "{base}/v1/login/oauth2/web/poll?state={}",
         authorize["state"].as_str().unwrap()
     );
-    let (status, _, body) = call("GET", &poll, None);
+    let (status, _, body) = call("GET", &poll, None, None);
     assert_eq!(status, 200, "{body}");
     server.stop();
 }

@@ -84,11 +84,7 @@ async fn users_cannot_create_accounts(app: TestApp) {
 async fn other_accounts_are_invisible_to_users(app: TestApp) {
     let (_, secret) = app.user_with_token("Mal", "mal@example.com").await;
     let (victim, victim_secret) = app.user_with_token("Vic", "vic@example.com").await;
-    let (_, victim_tokens) = json_of(
-        app.get(&format!("/v1/accounts/{victim}/tokens"), &victim_secret)
-            .await,
-    )
-    .await;
+    let victim_tokens = app.list_tokens(&victim, &victim_secret).await;
     let victim_token = victim_tokens[0]["id"].as_str().unwrap();
     let paths = [
         format!("/v1/accounts/{victim}"),
@@ -138,11 +134,7 @@ async fn other_accounts_are_invisible_to_users(app: TestApp) {
     )
     .await;
     assert_eq!(got["name"], "Vic");
-    let (_, tokens) = json_of(
-        app.get(&format!("/v1/accounts/{victim}/tokens"), &victim_secret)
-            .await,
-    )
-    .await;
+    let tokens = app.list_tokens(&victim, &victim_secret).await;
     assert_eq!(tokens.as_array().unwrap().len(), 1);
 }
 
@@ -255,11 +247,7 @@ async fn admins_manage_other_accounts_tokens(app: TestApp) {
     let (user, secret) = app.user_with_token("T", "t@example.com").await;
     let minted = app.create_token(&app.admin_secret, &user, FAR_FUTURE).await;
     let id = minted["data"]["id"].as_str().unwrap();
-    let (_, listed) = json_of(
-        app.get(&format!("/v1/accounts/{user}/tokens"), &secret)
-            .await,
-    )
-    .await;
+    let listed = app.list_tokens(&user, &secret).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let response = app
         .delete(

@@ -26,14 +26,7 @@ fn protected_routes(account: &str, token: &str) -> Vec<(Method, String)> {
 }
 
 async fn every_protected_route_demands_a_valid_token(app: TestApp) {
-    let (_, listed) = json_of(
-        app.get(
-            &format!("/v1/accounts/{}/tokens", app.admin_id),
-            &app.admin_secret,
-        )
-        .await,
-    )
-    .await;
+    let listed = app.list_tokens(&app.admin_id, &app.admin_secret).await;
     let token = listed[0]["id"].as_str().unwrap().to_owned();
     let body = json!({"expiresAt": FAR_FUTURE, "name": "x", "email": "x@example.com"});
     let unknown = uuid::Uuid::new_v4().to_string();

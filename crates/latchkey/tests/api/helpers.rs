@@ -257,6 +257,17 @@ impl TestApp {
         body
     }
 
+    /// The account's tokens as `secret` sees them; the listing must succeed.
+    pub async fn list_tokens(&self, account: &str, secret: &str) -> Value {
+        let (status, body) = json_of(
+            self.get(&format!("/v1/accounts/{account}/tokens"), secret)
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     /// A user account with a token of its own: `(account id, secret)`.
     pub async fn user_with_token(&self, name: &str, email: &str) -> (String, String) {
         let id = self.create_user(name, email).await;

@@ -17,12 +17,7 @@ async fn creating_returns_token_and_secret_once(app: TestApp) {
     assert_eq!(uuid::Uuid::parse_str(secret).unwrap().get_version_num(), 4);
     assert_eq!(data.as_object().unwrap().len(), 4, "{data}");
 
-    let (status, listed) = json_of(
-        app.get(&format!("/v1/accounts/{user}/tokens"), &app.admin_secret)
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let listed = app.list_tokens(&user, &app.admin_secret).await;
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.contains(data));
@@ -129,11 +124,7 @@ async fn unknown_tokens_and_accounts_are_404(app: TestApp) {
     .await;
     // A token of one account cannot be reached through another account's path.
     let (other, _) = app.user_with_token("Ed", "ed@example.com").await;
-    let (_, mine) = json_of(
-        app.get(&format!("/v1/accounts/{user}/tokens"), &secret)
-            .await,
-    )
-    .await;
+    let mine = app.list_tokens(&user, &secret).await;
     let mine = mine[0]["id"].as_str().unwrap();
     assert_error(
         app.get(
@@ -205,14 +196,7 @@ async fn bootstrap_admin_token_is_listed(app: TestApp) {
     let (status, me) = json_of(app.get("/v1/login/token", &app.admin_secret).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["accountId"], app.admin_id.as_str());
-    let (_, listed) = json_of(
-        app.get(
-            &format!("/v1/accounts/{}/tokens", app.admin_id),
-            &app.admin_secret,
-        )
-        .await,
-    )
-    .await;
+    let listed = app.list_tokens(&app.admin_id, &app.admin_secret).await;
     assert_eq!(listed, Value::Array(vec![me]));
 }
 
