@@ -170,7 +170,9 @@ async fn record(State(shared): State<Shared>, req: Request, next: Next) -> Respo
         let mut state = shared.lock();
         state.calls.push(Call {
             method: parts.method.to_string(),
-            uri: parts.uri.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            at: std::time::Instant::now(),
             user_agent: header("user-agent"),
             accept: header("accept"),
             api_version: header("x-github-api-version"),

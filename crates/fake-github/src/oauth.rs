@@ -94,6 +94,7 @@ fn device_poll(
     }
     let code = p.get("device_code").cloned().unwrap_or_default();
     let slow_down_on = state.script.device_slow_down_on_poll;
+    let names_interval = state.script.device_slow_down_names_interval;
     let pending = state.script.device_pending_polls;
     let Some(grant) = state.devices.get_mut(&code) else {
         return oauth_error(
@@ -111,18 +112,17 @@ fn device_poll(
     if too_fast || (!grant.slowed && slow_down_on == Some(grant.polls)) {
         grant.slowed = true;
         grant.interval += 5;
-        let interval = grant.interval.to_string();
-        return oauth_reply(
-            headers,
-            &[
-                ("error", "slow_down".to_owned()),
-                (
-                    "error_description",
-                    "Too many requests have been made in the same timeframe.".to_owned(),
-                ),
-                ("interval", interval),
-            ],
-        );
+        let mut reply = vec![
+            ("error", "slow_down".to_owned()),
+            (
+                "error_description",
+                "Too many requests have been made in the same timeframe.".to_owned(),
+            ),
+        ];
+        if names_interval {
+            reply.push(("interval", grant.interval.to_string()));
+        }
+        return oauth_reply(headers, &reply);
     }
     if grant.polls <= pending {
         return oauth_error(

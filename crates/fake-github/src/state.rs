@@ -77,6 +77,8 @@ pub struct Script {
     pub device_pending_polls: u32,
     /// Answer `slow_down` on this poll (1-based), once.
     pub device_slow_down_on_poll: Option<u32>,
+    /// Whether a `slow_down` answer names the new interval, as GitHub's does.
+    pub device_slow_down_names_interval: bool,
     pub device_outcome: DeviceOutcome,
     /// Web flow: approve as this login without a form; `None` shows the form.
     pub authorize_as: Option<String>,
@@ -94,6 +96,7 @@ impl Default for Script {
             device_interval: 5,
             device_pending_polls: 0,
             device_slow_down_on_poll: None,
+            device_slow_down_names_interval: true,
             device_outcome: DeviceOutcome::Approve(String::new()),
             authorize_as: None,
             authorize_deny: false,
@@ -107,8 +110,12 @@ impl Default for Script {
 #[derive(Clone, Debug)]
 pub struct Call {
     pub method: String,
-    /// Path and query, as sent.
-    pub uri: String,
+    /// The path alone; the query string is in `query`.
+    pub path: String,
+    /// The query string as sent, apart from the body: what GitHub's URL logs see.
+    pub query: Option<String>,
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub user_agent: Option<String>,
     pub accept: Option<String>,
     pub api_version: Option<String>,

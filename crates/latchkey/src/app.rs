@@ -1,9 +1,11 @@
 //! Wiring: store, GitHub client, services and router, started on a listener.
 
-use crate::config::{DatabaseSettings, LoginSettings, Settings};
+use crate::config::{DatabaseSettings, LoginSettings, MetricsListen, Settings};
 use crate::crypto::ServerKey;
 use crate::domain::Timestamp;
-use crate::http::{self, CookieConfig, HttpConfig};
+use crate::http::server::{self, ConnectionLimits};
+use crate::http::{self, CookieConfig, HttpConfig, TrustedProxies};
+use crate::metrics::Metrics;
 use crate::service::{self, Bootstrapped, LoginConfig, Services, SignupPolicy};
 use crate::store::Store;
 use anyhow::{bail, Context};
@@ -11,6 +13,8 @@ use chrono::TimeDelta;
 use fake_github::FakeGithub;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -27,6 +31,8 @@ pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Store> {
 /// A server running in the background.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` listens when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     pub public_url: String,
     pub bootstrapped: Option<Bootstrapped>,
     /// In dev mode, where the in-process fake GitHub listens.
@@ -57,29 +63,54 @@ pub async fn start(
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match settings.http.metrics_listen {
+        MetricsListen::Own(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the metrics listener {at}"))?,
+        ),
+        MetricsListen::Main | MetricsListen::Off => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let public_url = settings
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let store = open_store(&settings.database).await?;
+    refuse_to_overwrite_token_file(&store, settings.bootstrap_token_file.as_deref()).await?;
     let key = server_key(&store, &settings.login).await?;
+    if settings.login.github_client_secret.is_none() {
+        tracing::warn!(
+            "no GitHub client secret: POST /v1/oauth2 (access-token login) answers 501 until \
+             --github-client-secret (LATCHKEY_GITHUB_CLIENT_SECRET) is set; the device flow works"
+        );
+    }
+    let metrics = Arc::new(Metrics::new());
     let services = Services::new(
         store.clone(),
         settings.token_cache_ttl,
         key,
         login_config(&settings.login, &public_url),
+        metrics.clone(),
+        settings.clock.clone(),
     )?;
     let bootstrapped = service::bootstrap(
         &store,
-        &services.accounts,
-        &services.tokens,
         &settings.bootstrap_admin_email,
         BOOTSTRAP_TOKEN_LIFETIME,
     )
     .await?;
-    let sweeper = tokio::spawn(sweep(store.clone()));
+    let background = [
+        tokio::spawn(sweep(store.clone())),
+        tokio::spawn(metrics_upkeep(metrics.clone())),
+    ];
+    let http = &settings.http;
     let router = http::router(
         services,
+        metrics.clone(),
         HttpConfig {
             cookie: CookieConfig {
                 name: settings.login.session_cookie_name.clone(),
@@ -87,28 +118,70 @@ pub async fn start(
                 max_age: settings.login.token_lifetime,
             },
             login_rate_limit_per_minute: settings.login.rate_limit_per_minute,
+            trusted_proxies: TrustedProxies::new(http.trusted_proxies.clone()),
+            request_timeout: http.request_timeout,
+            access_log: http.access_log,
+            metrics_route: http.metrics_listen == MetricsListen::Main,
         },
     );
+    let limits = ConnectionLimits {
+        header_read_timeout: http.header_read_timeout,
+        max_connections: http.max_connections,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let metrics_task = metrics_listener.map(|listener| {
+        let router = http::metrics_router(metrics);
+        tokio::spawn(server::serve(
+            listener,
+            router,
+            limits,
+            signalled(stopped.clone()),
+        ))
+    });
     let dev_github = fake.as_ref().map(FakeGithub::url);
     let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
-        sweeper.abort();
+        let served = server::serve(listener, router, limits, signalled(stopped)).await;
+        if let Some(task) = metrics_task {
+            let _ = task.await;
+        }
+        for task in background {
+            task.abort();
+        }
         store.close().await;
         drop(fake);
         served
     });
     Ok(Running {
         addr,
+        metrics_addr,
         public_url,
         bootstrapped,
         dev_github,
         task,
     })
+}
+
+async fn signalled(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// A token file that exists already is refused before anything is created:
+/// afterwards the only copy of the admin secret would have nowhere to go.
+async fn refuse_to_overwrite_token_file(store: &Store, file: Option<&Path>) -> anyhow::Result<()> {
+    let Some(path) = file else {
+        return Ok(());
+    };
+    if std::fs::symlink_metadata(path).is_ok() && store.count_accounts().await? == 0 {
+        bail!(
+            "refusing to bootstrap: the token file {} already exists; remove it or name a new file",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn login_config(login: &LoginSettings, public_url: &str) -> LoginConfig {
@@ -176,25 +249,23 @@ async fn start_dev_github(settings: &mut Settings) -> anyhow::Result<FakeGithub>
     Ok(fake)
 }
 
-/// Expired tokens already fail authentication; this only reclaims their rows
-/// a day later, so users can still see that a token expired. Finished or
-/// abandoned browser logins go as soon as they expire.
 async fn sweep(store: Store) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        let now = Timestamp::now();
-        match store
-            .delete_expired_tokens(now.plus(-TimeDelta::days(1)))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "swept expired tokens"),
-            Err(err) => tracing::warn!(error = %err, "sweeping expired tokens failed"),
+        match service::sweep(&store, Timestamp::now()).await {
+            Ok(swept) if swept.total() > 0 => tracing::info!(?swept, "swept expired rows"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "sweeping expired rows failed"),
         }
-        if let Err(err) = store.delete_expired_web_logins(now).await {
-            tracing::warn!(error = %err, "sweeping expired web logins failed");
-        }
+    }
+}
+
+async fn metrics_upkeep(metrics: Arc<Metrics>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        metrics.upkeep();
     }
 }
 

@@ -115,8 +115,14 @@ fn report_bootstrap(b: &Bootstrapped, file: Option<&Path>) -> anyhow::Result<()>
     let secret = b.token.secret.expose();
     match file {
         Some(path) => {
-            write_private(path, &secret)
-                .with_context(|| format!("writing bootstrap token to {}", path.display()))?;
+            write_private(path, &secret).with_context(|| {
+                format!(
+                    "writing the bootstrap token to {}; mint another with \
+                     `latchkey admin token create --account {}`",
+                    path.display(),
+                    b.admin.id
+                )
+            })?;
             eprintln!(
                 "latchkey bootstrap: created admin account {} ({}); its token was written to {}",
                 b.admin.email,
@@ -137,9 +143,12 @@ fn report_bootstrap(b: &Bootstrapped, file: Option<&Path>) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A new file, mode 0600 from its first instant. `create_new` (O_EXCL)
+/// refuses an existing file, which would keep its own mode, and a symlink,
+/// which could point anywhere.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;

@@ -1,8 +1,11 @@
 //! Settings, layered: command-line flags, then `LATCHKEY_*` environment
 //! variables (clap reads both), then the TOML file, then defaults.
 
+use crate::clock::Clock;
 use crate::domain::Email;
+use crate::http::AccessLog;
 use anyhow::{bail, Context};
+use ipnet::IpNet;
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -45,9 +48,42 @@ pub struct ServeArgs {
     pub token_cache_ttl_secs: Option<u64>,
     #[command(flatten)]
     pub login: LoginArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
     /// Offline dev mode: run a fake GitHub in-process (loopback only).
     #[arg(long, env = "LATCHKEY_DEV")]
     pub dev: bool,
+}
+
+/// Connection, timeout, logging and metrics options of `latchkey serve`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct HttpArgs {
+    /// Seconds a client has to send a request's head (request line and
+    /// headers); slower connections are closed.
+    #[arg(long, env = "LATCHKEY_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a whole request may take, body included (not the device-flow
+    /// completion, which has --device-max-wait-secs).
+    #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Open connections at once; more wait in the listen backlog.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Where /metrics is served: `main` (the API listener), `off`, or an
+    /// address of its own such as 127.0.0.1:9882.
+    #[arg(long, env = "LATCHKEY_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Level of the one-line-per-request access log: off, error, warn, info,
+    /// debug or trace (shown only if LATCHKEY_LOG lets that level through).
+    #[arg(long, env = "LATCHKEY_ACCESS_LOG")]
+    pub access_log: Option<String>,
+    /// A proxy (CIDR) whose X-Forwarded-For is believed; repeatable.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// GitHub login options of `latchkey serve`.
@@ -144,6 +180,12 @@ pub struct FileConfig {
     pub signup_allowed_emails: Option<Vec<String>>,
     pub signup_allowed_domains: Option<Vec<String>>,
     pub login_rate_limit_per_minute: Option<u32>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub metrics_listen: Option<String>,
+    pub access_log: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -203,6 +245,93 @@ pub struct Settings {
     pub token_cache_ttl: Duration,
     pub dev: bool,
     pub login: LoginSettings,
+    pub http: HttpSettings,
+    /// What token expiry is checked against: the system clock, which tests
+    /// move forward.
+    pub clock: Clock,
+}
+
+/// Where `/metrics` is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// On the API listener.
+    Main,
+    Off,
+    Own(SocketAddr),
+}
+
+/// Connection, timeout, logging and metrics settings, resolved.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    pub metrics_listen: MetricsListen,
+    pub access_log: AccessLog,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// Why the access log's default is `debug`, not `info`: every API call of
+/// the platform passes through token validation, and one formatted line per
+/// call to stderr costs more CPU than the validation itself (see the README's
+/// benchmark). Counts and latencies by route are in /metrics; errors are
+/// logged whatever this says.
+pub const DEFAULT_ACCESS_LOG: &str = "debug";
+
+impl HttpSettings {
+    pub fn resolve(args: HttpArgs, file: &FileConfig) -> anyhow::Result<Self> {
+        let metrics_listen = match args
+            .metrics_listen
+            .or_else(|| file.metrics_listen.clone())
+            .as_deref()
+        {
+            None | Some("main") => MetricsListen::Main,
+            Some("off") => MetricsListen::Off,
+            Some(addr) => MetricsListen::Own(addr.parse().with_context(|| {
+                format!("metrics listen {addr:?} must be main, off or an address such as 127.0.0.1:9882")
+            })?),
+        };
+        let level = args
+            .access_log
+            .or_else(|| file.access_log.clone())
+            .unwrap_or_else(|| DEFAULT_ACCESS_LOG.to_owned());
+        let access_log = AccessLog::parse(&level).with_context(|| {
+            format!("access log {level:?} must be off, error, warn, info, debug or trace")
+        })?;
+        let trusted_proxies = list(args.trusted_proxies, &file.trusted_proxies)
+            .iter()
+            .map(|cidr| parse_cidr(cidr))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            header_read_timeout: Duration::from_secs(
+                args.header_read_timeout_secs
+                    .or(file.header_read_timeout_secs)
+                    .unwrap_or(10)
+                    .max(1),
+            ),
+            request_timeout: Duration::from_secs(
+                args.request_timeout_secs
+                    .or(file.request_timeout_secs)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(4096)
+                .max(1),
+            metrics_listen,
+            access_log,
+            trusted_proxies,
+        })
+    }
+}
+
+/// `10.0.0.0/8`, or a bare address meaning just that address.
+fn parse_cidr(text: &str) -> anyhow::Result<IpNet> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .with_context(|| format!("trusted proxy {text:?} must be an address or a CIDR block"))
 }
 
 /// GitHub login settings, resolved.
@@ -356,6 +485,8 @@ impl Settings {
             ),
             dev: args.dev || file.dev.unwrap_or(false),
             login: LoginSettings::resolve(args.login, file)?,
+            http: HttpSettings::resolve(args.http, file)?,
+            clock: Clock::default(),
         })
     }
 
@@ -442,6 +573,36 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(Settings::resolve(args, &FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn http_settings_parse() {
+        let f = file("metrics_listen = \"off\"\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]");
+        let s = Settings::resolve(ServeArgs::default(), &f).unwrap();
+        assert_eq!(s.http.metrics_listen, MetricsListen::Off);
+        assert_eq!(s.http.trusted_proxies.len(), 2);
+        assert_eq!(
+            s.http.access_log,
+            AccessLog::parse(DEFAULT_ACCESS_LOG).unwrap()
+        );
+        let mut args = ServeArgs::default();
+        args.http.metrics_listen = Some("127.0.0.1:9999".into());
+        args.http.access_log = Some("info".into());
+        let s = Settings::resolve(args, &f).unwrap();
+        assert_eq!(
+            s.http.metrics_listen,
+            MetricsListen::Own("127.0.0.1:9999".parse().unwrap())
+        );
+        for bad in [
+            "metrics_listen = \"nowhere\"",
+            "access_log = \"loud\"",
+            "trusted_proxies = [\"10.0.0.0/33\"]",
+        ] {
+            assert!(
+                Settings::resolve(ServeArgs::default(), &file(bad)).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

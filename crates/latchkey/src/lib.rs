@@ -3,11 +3,13 @@
 
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod github;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod telemetry;

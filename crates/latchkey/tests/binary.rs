@@ -117,9 +117,50 @@ fn first_start_prints_the_admin_token_once_and_sigterm_stops_cleanly() {
         logged.contains("request_id="),
         "request logs carry the request id: {logged}"
     );
+    // Query strings never reach the logs: they can carry credentials.
+    for path in [
+        "/v1/oauth2?provider=github&access-token=QUERYSECRET1",
+        "/healthcheck?x=QUERYSECRET2",
+        "/nowhere?QUERYSECRET3",
+    ] {
+        call("POST", &format!("http://{}{path}", server.addr), None, None);
+        call("GET", &format!("http://{}{path}", server.addr), None, None);
+    }
+    // Without a GitHub client secret the server said what access-token login needs.
+    assert!(
+        server
+            .seen
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("--github-client-secret")),
+        "{:#?}",
+        server.seen
+    );
+    // While it runs: the database and SQLite's side files are the owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["latchkey.db", "latchkey.db-wal", "latchkey.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
     let lines = server.stop();
-    // The default database is ./latchkey.db, created on first start.
-    assert!(dir.path().join("latchkey.db").exists());
+    assert!(
+        lines.iter().any(|l| l.contains("path=/v1/oauth2")),
+        "the requests were logged: {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("QUERYSECRET")),
+        "{lines:#?}"
+    );
+    // The default database is ./latchkey.db, created on first start, readable
+    // by its owner only: it holds the server key.
+    let db = dir.path().join("latchkey.db");
+    assert!(db.exists());
+
     // Apart from the banner itself, the secret never reaches the log.
     let leaks = lines.iter().filter(|l| l.contains(&secret)).count();
     assert_eq!(leaks, 2, "secret appears outside the banner: {lines:#?}");
@@ -152,6 +193,46 @@ fn bootstrap_token_can_go_to_a_private_file() {
     }
     assert_eq!(get(&server.addr, "/v1/login/token", Some(&secret)).0, 200);
     server.stop();
+}
+
+#[test]
+fn an_existing_token_file_or_link_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::write(&elsewhere, "precious\n").unwrap();
+    let existing = dir.path().join("existing");
+    std::fs::write(&existing, "old contents\n").unwrap();
+    let link = dir.path().join("link");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let dangling = dir.path().join("dangling");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    for file in [&existing, &link, &dangling] {
+        let db = dir.path().join("t.db");
+        let _ = std::fs::remove_file(&db);
+        let out = latchkey(dir.path())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &format!("sqlite://{}", db.display()),
+                "--bootstrap-token-file",
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", file.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("already exists"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&existing).unwrap(),
+        "old contents\n"
+    );
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "precious\n");
+    assert!(!dir.path().join("nowhere").exists());
 }
 
 #[test]
@@ -232,6 +313,22 @@ fn migrate_and_offline_token_minting() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The schema is there, every migration recorded, and nobody bootstrapped.
+    let (tables, migrations, accounts) = schema_of(&db);
+    for table in [
+        "accounts",
+        "tokens",
+        "identities",
+        "web_logins",
+        "device_polls",
+    ] {
+        assert!(tables.iter().any(|t| t == table), "{table} in {tables:?}");
+    }
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count() as i64;
+    assert_eq!(migrations, files);
+    assert_eq!(accounts, 0);
 
     let server = Server::start(
         latchkey(dir.path())
@@ -313,6 +410,38 @@ fn sigterm_lets_an_in_flight_request_finish() {
     assert!(response.contains(r#""secret":{"value":""#), "{response}");
     let exit = server.child.wait().unwrap();
     assert!(exit.success(), "{exit}");
+}
+
+/// The tables of a SQLite database, its applied migrations and its accounts.
+fn schema_of(url: &str) -> (Vec<String>, i64, i64) {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
+        let tables: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+        let (migrations,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        let (accounts,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        (
+            tables.into_iter().map(|t| t.0).collect(),
+            migrations,
+            accounts,
+        )
+    })
 }
 
 /// One HTTP request, redirects not followed: (status, location, body).

@@ -64,6 +64,11 @@ impl GithubClient {
         Ok(Self { http, config })
     }
 
+    /// The bound on each call to GitHub.
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     pub fn has_client_secret(&self) -> bool {
         self.config.client_secret.is_some()
     }

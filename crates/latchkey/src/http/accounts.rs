@@ -19,8 +19,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FindQuery {
     /// Exact email to look for.
+    #[param(format = "email", max_length = 254)]
     email: Option<String>,
 }
 

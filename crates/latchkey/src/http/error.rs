@@ -28,8 +28,13 @@ pub enum ApiError {
     NotFound(&'static str),
     MethodNotAllowed,
     Conflict(&'static str),
+    /// Switched off by configuration: 501, with how to switch it on.
+    NotImplemented(String),
     PayloadTooLarge,
-    TooManyRequests { retry_after: u64 },
+    RequestTimeout,
+    TooManyRequests {
+        retry_after: u64,
+    },
     Busy,
     External(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -49,6 +54,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized(failure) => ApiError::Unauthorized(failure),
             ServiceError::Invalid(problems) => ApiError::Invalid(problems),
             ServiceError::Conflict(msg) => ApiError::Conflict(msg),
+            ServiceError::Disabled(msg) => ApiError::NotImplemented(msg),
             ServiceError::LoginFailed(msg) => ApiError::LoginFailed(msg),
             ServiceError::LoginPending => ApiError::LoginPending,
             ServiceError::Busy => ApiError::Busy,
@@ -144,6 +150,11 @@ impl IntoResponse for ApiError {
                 error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
             }
             ApiError::Conflict(msg) => error(StatusCode::CONFLICT, msg),
+            ApiError::NotImplemented(msg) => error(StatusCode::NOT_IMPLEMENTED, &msg),
+            ApiError::RequestTimeout => error(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request took too long and was cut off",
+            ),
             ApiError::PayloadTooLarge => {
                 error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
             }

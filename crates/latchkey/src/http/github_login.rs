@@ -27,11 +27,27 @@ pub fn routes() -> OpenApiRouter<AppState> {
         // Older paths of the same operations (seed 001 and the v1 prefix).
         .route("/oauth2/device/start", post(device_start))
         .route("/v1/login/oauth2/device/start", post(device_start))
-        .route("/oauth2/device/complete", post(device_complete))
-        .route("/v1/login/oauth2/device/complete", post(device_complete))
+        .route(DEVICE_COMPLETE_PATHS[1], post(device_complete))
+        .route(DEVICE_COMPLETE_PATHS[2], post(device_complete))
 }
 
+/// Every path of the device completion, which waits for a person and so has
+/// its own bound instead of the request timeout.
+pub const DEVICE_COMPLETE_PATHS: [&str; 3] = [
+    "/login/oauth2/device/complete",
+    "/oauth2/device/complete",
+    "/v1/login/oauth2/device/complete",
+];
+
 const GITHUB: &str = "github";
+
+/// The external login providers: only GitHub.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documents the parameter; handlers read it as text to list every problem
+pub enum Provider {
+    Github,
+}
 
 fn check_provider(provider: Option<&str>, problems: &mut Vec<String>) {
     match provider {
@@ -45,19 +61,23 @@ fn check_provider(provider: Option<&str>, problems: &mut Vec<String>) {
 #[into_params(parameter_in = Query)]
 pub struct ExchangeQuery {
     /// Currently only `github`.
+    #[param(value_type = Provider, required = true)]
     provider: Option<String>,
     /// The GitHub OAuth access token (`access_token` is accepted too).
     #[serde(rename = "access-token", alias = "access_token")]
-    #[param(rename = "access-token")]
+    #[param(rename = "access-token", value_type = String, required = true, min_length = 1, pattern = r"\S")]
     access_token: Option<String>,
 }
 
 /// Gets a token by authorizing with an external OAuth2 provider.
+/// Answers 501 when the server has no GitHub client secret to check that the
+/// token was issued to its OAuth app.
 #[utoipa::path(post, path = "/v1/oauth2", tag = "Login", params(ExchangeQuery),
     responses((status = 200, body = UnsafeToken),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 500, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody),
+        (status = 501, body = ErrorBody)))]
 async fn exchange_access_token(
     State(state): State<AppState>,
     Query(query): Query<ExchangeQuery>,
@@ -80,6 +100,20 @@ async fn exchange_access_token(
     ))
 }
 
+/// The `encodedSession` of `OAuth2Data`, sent back as a JSON string.
+pub struct EncodedSession;
+
+impl utoipa::PartialSchema for EncodedSession {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .into()
+    }
+}
+
+impl ToSchema for EncodedSession {}
+
 /// `OAuth2Data`: what the user needs to authorize a device.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -93,7 +127,8 @@ pub struct OAuth2Data {
 /// Starts GitHub's device flow: show `url` and `userCode` to the user.
 #[utoipa::path(post, path = "/login/oauth2/device/start", tag = "Login",
     responses((status = 200, body = OAuth2Data),
-        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody),
+        (status = 501, body = ErrorBody)))]
 async fn device_start(State(state): State<AppState>) -> ApiResult<OAuth2Data> {
     let start = state.services.device_flow.start().await?;
     Ok(Json(OAuth2Data {
@@ -107,12 +142,12 @@ async fn device_start(State(state): State<AppState>) -> ApiResult<OAuth2Data> {
 /// Finishes the device flow; the body is the `encodedSession` as a JSON string.
 /// Waits while GitHub says the user has not finished, up to a limit (then 408).
 #[utoipa::path(post, path = "/login/oauth2/device/complete", tag = "Login",
-    request_body(content = String, description = "encodedSession from start"),
+    request_body(content = EncodedSession, description = "encodedSession from start, as a JSON string"),
     responses((status = 200, body = UnsafeToken),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 408, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 500, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 500, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn device_complete(
     State(state): State<AppState>,
     Json(encoded_session): Json<String>,
@@ -130,8 +165,10 @@ async fn device_complete(
 #[into_params(parameter_in = Query)]
 pub struct AuthorizeQuery {
     /// Currently only `github`.
+    #[param(value_type = Provider, required = true)]
     provider: Option<String>,
     /// Where to send the browser afterwards; must match an allowed prefix.
+    #[param(value_type = Option<String>, max_length = 2048, pattern = r"^https?://[!-~]+$")]
     redirect: Option<String>,
 }
 
@@ -147,7 +184,7 @@ pub struct WebAuthorizeData {
 #[utoipa::path(get, path = "/v1/login/oauth2/web/authorize", tag = "Login", params(AuthorizeQuery),
     responses((status = 200, body = WebAuthorizeData),
         (status = 400, body = ErrorsBody), (status = 429, body = ErrorBody),
-        (status = 500, body = ErrorBody)))]
+        (status = 500, body = ErrorBody), (status = 501, body = ErrorBody)))]
 async fn web_authorize(
     State(state): State<AppState>,
     Query(query): Query<AuthorizeQuery>,
@@ -174,6 +211,7 @@ pub struct CallbackQuery {
     /// The authorization code from GitHub.
     code: Option<String>,
     /// The state Latchkey put in GitHub's URL.
+    #[param(value_type = String, required = true, min_length = 1)]
     state: Option<String>,
     /// Set by GitHub when authorization failed.
     error: Option<String>,
@@ -184,7 +222,8 @@ pub struct CallbackQuery {
 #[utoipa::path(get, path = "/v1/login/oauth2/web/callback/github", tag = "Login", params(CallbackQuery),
     responses((status = 200, body = Empty), (status = 302, description = "to the redirect"),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 500, body = ErrorBody)))]
 async fn web_callback(
     State(state): State<AppState>,
@@ -217,6 +256,7 @@ async fn web_callback(
 #[into_params(parameter_in = Query)]
 pub struct PollQuery {
     /// The `state` returned by authorize.
+    #[param(value_type = String, required = true, min_length = 1)]
     state: Option<String>,
 }
 

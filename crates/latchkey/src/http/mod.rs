@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+pub mod client_ip;
 mod docs;
 pub mod error;
 mod extract;
@@ -11,28 +12,29 @@ mod login;
 mod metrics;
 mod ops;
 mod rate_limit;
+pub mod request_log;
+pub mod server;
 mod session_cookie;
+mod timeout;
 mod tokens;
 
+use crate::metrics::Metrics;
 use crate::service::Services;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use error::ApiError;
-use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
+pub use client_ip::TrustedProxies;
+pub use request_log::AccessLog;
 pub use session_cookie::CookieConfig;
 
 /// Handlers answer JSON or an [`ApiError`].
@@ -47,7 +49,7 @@ pub struct Empty {}
 pub struct AppState {
     pub services: Services,
     cookie: Arc<CookieConfig>,
-    metrics: PrometheusHandle,
+    metrics: Arc<Metrics>,
     docs: Arc<docs::Docs>,
 }
 
@@ -56,12 +58,19 @@ pub struct AppState {
 pub struct HttpConfig {
     pub cookie: CookieConfig,
     pub login_rate_limit_per_minute: u32,
+    pub trusted_proxies: TrustedProxies,
+    /// Bound on a whole request, except the device completion.
+    pub request_timeout: Duration,
+    pub access_log: AccessLog,
+    /// Serve `/metrics` on this listener (else on its own, or nowhere).
+    pub metrics_route: bool,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Latchkey", description = "Login and token service."),
     modifiers(&SecuritySchemes),
+    components(schemas(github_login::Provider)),
     tags((name = "Login"), (name = "Token"), (name = "Account"), (name = "Operations"))
 )]
 struct ApiDoc;
@@ -96,12 +105,11 @@ fn api_router(
         .merge(ops::routes())
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
 /// Assembles routes, shared state and layers.
-pub fn router(services: Services, config: HttpConfig) -> Router {
+pub fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Router {
     let limiter = Arc::new(rate_limit::LoginLimiter::per_minute(
         config.login_rate_limit_per_minute,
+        config.trusted_proxies.clone(),
     ));
     spawn_limiter_cleanup(&limiter);
     let (api, openapi) = api_router(|r| {
@@ -114,36 +122,61 @@ pub fn router(services: Services, config: HttpConfig) -> Router {
     let state = AppState {
         services,
         cookie: Arc::new(config.cookie),
-        metrics: metrics::recorder(),
+        metrics: metrics.clone(),
         docs: Arc::new(docs::Docs::new(&openapi)),
     };
-    api.route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(|State(s): State<AppState>| async move { s.docs.json_response() }))
-        .route("/docs", get(|State(s): State<AppState>| async move { s.docs.html_response() }))
-        .route_layer(axum::middleware::from_fn(metrics::track))
+    let mut routes = api
+        .route(
+            "/openapi.json",
+            get(|State(s): State<AppState>| async move { s.docs.json_response() }),
+        )
+        .route(
+            "/docs",
+            get(|State(s): State<AppState>| async move { s.docs.html_response() }),
+        );
+    if config.metrics_route {
+        routes = routes.route("/metrics", get(ops::metrics));
+    }
+    let routes = routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let id = req
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    // The path only: query strings can carry credentials.
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(
+            config.request_timeout,
+            timeout::limit,
+        ));
+    edge_layers(routes, config.access_log)
+}
+
+/// The layers every request passes first: its id, span and access-log line,
+/// and panics turned into a JSON 500. Public so tests can put a panicking
+/// route behind exactly these layers.
+pub fn edge_layers(routes: Router, access_log: AccessLog) -> Router {
+    routes
         .layer(CatchPanicLayer::custom(|_panic| {
             tracing::error!("handler panicked");
             ApiError::Internal("handler panicked".into()).into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(access_log),
+            request_log::request_context,
+        ))
+}
+
+/// `/metrics` alone, for `--metrics-listen ADDR`.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(m): State<Arc<Metrics>>| async move { ops::render_metrics(&m) }),
+        )
+        .fallback(|| async { ApiError::NotFound("Not found") })
+        .with_state(metrics)
 }
 
 fn spawn_limiter_cleanup(limiter: &Arc<rate_limit::LoginLimiter>) {
@@ -160,14 +193,14 @@ fn spawn_limiter_cleanup(limiter: &Arc<rate_limit::LoginLimiter>) {
     });
 }
 
-async fn not_found(req: Request) -> Response {
+async fn not_found(State(state): State<AppState>, req: Request) -> Response {
     let start = Instant::now();
     let response = ApiError::NotFound("Not found").into_response();
-    metrics::record(
-        req.method().as_str().to_owned(),
-        "unmatched".to_owned(),
-        &response,
-        start,
+    state.metrics.request(
+        req.method(),
+        "unmatched",
+        response.status().as_u16(),
+        start.elapsed(),
     );
     response
 }

@@ -2,9 +2,10 @@
 
 use super::extract::Json;
 use super::{AppState, Empty};
+use crate::metrics::Metrics;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,9 +39,14 @@ async fn version() -> Json<VersionInfo> {
 }
 
 /// Prometheus text exposition.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    render_metrics(&state.metrics)
+}
+
+pub fn render_metrics(metrics: &Metrics) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        metrics.render(),
     )
+        .into_response()
 }

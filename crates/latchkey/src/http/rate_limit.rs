@@ -1,5 +1,6 @@
-//! Per-client-IP limits on the login endpoints.
+//! Per-client limits on the login endpoints, keyed as [`TrustedProxies`] says.
 
+use super::client_ip::TrustedProxies;
 use super::error::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -13,14 +14,16 @@ use std::sync::Arc;
 pub struct LoginLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
+    proxies: TrustedProxies,
 }
 
 impl LoginLimiter {
-    pub fn per_minute(n: u32) -> Self {
+    pub fn per_minute(n: u32, proxies: TrustedProxies) -> Self {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(n)),
             clock: DefaultClock::default(),
+            proxies,
         }
     }
 
@@ -39,11 +42,12 @@ impl LoginLimiter {
 }
 
 pub async fn limit(State(limiter): State<Arc<LoginLimiter>>, req: Request, next: Next) -> Response {
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    match limiter.check(ip) {
+    let client = limiter.proxies.client_key(peer, req.headers());
+    match limiter.check(client) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => ApiError::TooManyRequests { retry_after }.into_response(),
     }

@@ -1,6 +1,6 @@
 use super::{Caller, ServiceError, TokenCache};
 use crate::domain::{Account, AccountData, AccountId, Email, Plan, Role, Timestamp};
-use crate::store::{AccountRecord, Store, StoreError, DEFAULT_PLAN_ID};
+use crate::store::{AccountDeletion, AccountRecord, Store, StoreError, DEFAULT_PLAN_ID};
 use std::sync::Arc;
 
 /// Account reads and changes, with the visibility rules applied.
@@ -36,7 +36,8 @@ impl AccountService {
         email: Option<&Email>,
     ) -> Result<Vec<Account>, ServiceError> {
         if caller.is_admin() {
-            return Ok(self.store.find_accounts(email).await?);
+            let found = self.store.find_accounts(email).await?;
+            return Ok(found.into_iter().map(|r| r.account).collect());
         }
         let own = self.visible(caller, caller.account_id()).await?.account;
         Ok(match email {
@@ -45,6 +46,7 @@ impl AccountService {
         })
     }
 
+    /// Admins only; the email counts as verified because an admin set it.
     pub async fn create(
         &self,
         caller: &Caller,
@@ -53,15 +55,6 @@ impl AccountService {
         if !caller.is_admin() {
             return Err(ServiceError::Forbidden("Only admins can create accounts"));
         }
-        self.create_unchecked(data, Role::User).await
-    }
-
-    /// Creates an account with no caller check: for bootstrap and logins.
-    pub async fn create_unchecked(
-        &self,
-        data: AccountData,
-        role: Role,
-    ) -> Result<Account, ServiceError> {
         check(&data)?;
         let account = Account {
             id: AccountId::generate(),
@@ -71,7 +64,7 @@ impl AccountService {
         };
         match self
             .store
-            .insert_account(&account, role, Timestamp::now())
+            .insert_account(&account, Role::User, true, Timestamp::now())
             .await
         {
             Ok(()) => Ok(account),
@@ -90,7 +83,17 @@ impl AccountService {
             return Err(ServiceError::ACCOUNT_NOT_FOUND);
         }
         check(&data)?;
-        match self.store.update_account(id, &data).await {
+        // Only admin-set emails are verified, and only verified ones are
+        // unique in the database; a user may still not pick an address that
+        // another account shows.
+        let verified = caller.is_admin();
+        if !verified {
+            let holders = self.store.find_accounts(Some(&data.email)).await?;
+            if holders.iter().any(|r| r.account.id != id) {
+                return Err(ServiceError::EMAIL_TAKEN);
+            }
+        }
+        match self.store.update_account(id, &data, verified).await {
             Ok(Some(account)) => Ok(account),
             Ok(None) => Err(ServiceError::ACCOUNT_NOT_FOUND),
             Err(StoreError::Conflict) => Err(ServiceError::EMAIL_TAKEN),
@@ -100,19 +103,17 @@ impl AccountService {
 
     /// Deletes the account and every token of it; those tokens stop working at once.
     pub async fn delete(&self, caller: &Caller, id: AccountId) -> Result<(), ServiceError> {
-        let target = self.visible(caller, id).await?;
-        if target.role == Role::Admin && self.store.count_accounts(Some(Role::Admin)).await? <= 1 {
-            return Err(ServiceError::Conflict(
+        self.visible(caller, id).await?;
+        match self.store.delete_account(id).await? {
+            AccountDeletion::Deleted(hashes) => {
+                self.cache.evict(&hashes);
+                Ok(())
+            }
+            AccountDeletion::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),
+            AccountDeletion::LastAdmin => Err(ServiceError::Conflict(
                 "The last admin account cannot be deleted",
-            ));
+            )),
         }
-        let hashes = self
-            .store
-            .delete_account(id)
-            .await?
-            .ok_or(ServiceError::ACCOUNT_NOT_FOUND)?;
-        self.cache.evict(&hashes);
-        Ok(())
     }
 
     async fn visible(&self, caller: &Caller, id: AccountId) -> Result<AccountRecord, ServiceError> {

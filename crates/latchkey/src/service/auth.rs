@@ -1,5 +1,7 @@
 use super::{Caller, ServiceError, TokenCache};
-use crate::domain::{Timestamp, TokenSecret};
+use crate::clock::Clock;
+use crate::domain::TokenSecret;
+use crate::metrics::{Metrics, Validation};
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -22,12 +24,12 @@ impl AuthFailure {
         }
     }
 
-    fn outcome(self) -> &'static str {
+    fn outcome(self) -> Validation {
         match self {
-            AuthFailure::Missing => "missing",
-            AuthFailure::Malformed => "malformed",
-            AuthFailure::Unknown => "unknown",
-            AuthFailure::Expired => "expired",
+            AuthFailure::Missing => Validation::Missing,
+            AuthFailure::Malformed => Validation::Malformed,
+            AuthFailure::Unknown => Validation::Unknown,
+            AuthFailure::Expired => Validation::Expired,
         }
     }
 }
@@ -37,21 +39,28 @@ impl AuthFailure {
 pub struct Authenticator {
     store: Store,
     cache: Arc<TokenCache>,
+    metrics: Arc<Metrics>,
+    clock: Clock,
 }
 
 impl Authenticator {
-    pub fn new(store: Store, cache: Arc<TokenCache>) -> Self {
-        Self { store, cache }
+    pub fn new(store: Store, cache: Arc<TokenCache>, metrics: Arc<Metrics>, clock: Clock) -> Self {
+        Self {
+            store,
+            cache,
+            metrics,
+            clock,
+        }
     }
 
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Caller, ServiceError> {
         let result = self.check(presented).await;
         let outcome = match &result {
-            Ok(_) => "valid",
+            Ok(_) => Validation::Valid,
             Err(ServiceError::Unauthorized(failure)) => failure.outcome(),
-            Err(_) => "error",
+            Err(_) => Validation::Error,
         };
-        metrics::counter!("latchkey_token_validations_total", "outcome" => outcome).increment(1);
+        self.metrics.validation(outcome);
         result
     }
 
@@ -77,7 +86,7 @@ impl Authenticator {
                 caller
             }
         };
-        if caller.token.expires_at.is_past(Timestamp::now()) {
+        if caller.token.expires_at.is_past(self.clock.now()) {
             return Err(ServiceError::Unauthorized(AuthFailure::Expired));
         }
         Ok(caller)

@@ -1,6 +1,8 @@
-use super::{AccountService, ServiceError, TokenService};
-use crate::domain::{Account, AccountData, Email, Role, Timestamp, UnsafeToken};
-use crate::store::Store;
+use super::ServiceError;
+use crate::domain::{
+    Account, AccountId, Email, Timestamp, Token, TokenId, TokenSecret, UnsafeToken,
+};
+use crate::store::{Store, DEFAULT_PLAN_ID};
 use chrono::TimeDelta;
 
 /// What the first start of an empty database created.
@@ -11,29 +13,42 @@ pub struct Bootstrapped {
 
 /// On an empty database, creates an admin account and a token for it.
 ///
-/// Two nodes starting together on one empty PostgreSQL both try; the unique
-/// email lets exactly one succeed and the other returns `None`.
+/// Account, token and a once-only marker go in one transaction, so of several
+/// nodes starting together on one empty database exactly one bootstraps, and
+/// none leaves an admin without a token.
 pub async fn bootstrap(
     store: &Store,
-    accounts: &AccountService,
-    tokens: &TokenService,
     admin_email: &Email,
     token_lifetime: TimeDelta,
 ) -> Result<Option<Bootstrapped>, ServiceError> {
-    if store.count_accounts(None).await? > 0 {
+    if store.count_accounts().await? > 0 {
         return Ok(None);
     }
-    let data = AccountData {
+    let now = Timestamp::now();
+    let admin = Account {
+        id: AccountId::generate(),
         name: "Admin".to_owned(),
         email: admin_email.clone(),
+        plan_id: DEFAULT_PLAN_ID,
     };
-    let admin = match accounts.create_unchecked(data, Role::Admin).await {
-        Ok(account) => account,
-        Err(ServiceError::Conflict(_)) => return Ok(None),
-        Err(err) => return Err(err),
+    let secret = TokenSecret::generate();
+    let token = Token {
+        id: TokenId::generate(),
+        account_id: admin.id,
+        created_at: now,
+        expires_at: now.plus(token_lifetime),
     };
-    let token = tokens
-        .mint(admin.id, Timestamp::now().plus(token_lifetime))
-        .await?;
-    Ok(Some(Bootstrapped { admin, token }))
+    if !store
+        .bootstrap_admin(&admin, &token, &secret.hash())
+        .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(Bootstrapped {
+        admin,
+        token: UnsafeToken {
+            data: token,
+            secret,
+        },
+    }))
 }

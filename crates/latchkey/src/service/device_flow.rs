@@ -1,7 +1,9 @@
 use super::{GithubLogin, ServiceError};
-use crate::crypto::ServerKey;
+use crate::crypto::{self, ServerKey};
 use crate::domain::{Timestamp, UnsafeToken};
 use crate::github::{GithubClient, TokenPoll};
+use crate::store::{DevicePace, Store};
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,35 +35,48 @@ struct Session {
 /// GitHub's device flow, for CLIs.
 #[derive(Clone)]
 pub struct DeviceFlow {
+    store: Store,
     github: GithubClient,
     login: GithubLogin,
     key: ServerKey,
     max_wait: Duration,
+    /// How long past `max_wait` a lease outlives a node that died holding it.
+    lease_margin: Duration,
     polls: Arc<Semaphore>,
+}
+
+/// The interval after a `slow_down`: RFC 8628 adds 5 s for this and every
+/// later poll; GitHub also names the new interval, and the longer one wins.
+pub fn slowed_interval(current: u64, github_says: Option<u64>) -> u64 {
+    github_says
+        .unwrap_or(0)
+        .max(current.saturating_add(SLOW_DOWN_STEP))
 }
 
 impl DeviceFlow {
     pub fn new(
+        store: Store,
         github: GithubClient,
         login: GithubLogin,
         key: ServerKey,
         max_wait: Duration,
         max_concurrent_polls: usize,
     ) -> Self {
+        let lease_margin = github.timeout() * 2 + Duration::from_secs(5);
         Self {
+            store,
             github,
             login,
             key,
             max_wait,
+            lease_margin,
             polls: Arc::new(Semaphore::new(max_concurrent_polls.max(1))),
         }
     }
 
     pub async fn start(&self) -> Result<DeviceStart, ServiceError> {
         let code = self.github.start_device_flow("user:email").await?;
-        let expires = Timestamp::now().plus(chrono::TimeDelta::seconds(
-            code.expires_in.min(86_400) as i64,
-        ));
+        let expires = Timestamp::now().plus(TimeDelta::seconds(code.expires_in.min(86_400) as i64));
         let session = Session {
             device_code: code.device_code,
             interval: code.interval,
@@ -78,6 +93,11 @@ impl DeviceFlow {
 
     /// Polls GitHub at its interval until it answers, or until the longest
     /// wait; `LoginPending` then tells the client to call again.
+    ///
+    /// One completion per device code runs at a time on all nodes together:
+    /// a lease in the database, taken with one conditional upsert. The pace
+    /// GitHub set (interval, next allowed poll) is kept there too, so a
+    /// client that calls again at once still polls GitHub no faster than asked.
     pub async fn complete(&self, encoded_session: &str) -> Result<UnsafeToken, ServiceError> {
         let session: Session = self
             .key
@@ -85,14 +105,65 @@ impl DeviceFlow {
             .and_then(|plain| serde_json::from_slice(&plain).ok())
             .ok_or_else(|| ServiceError::invalid("encodedSession is not a valid session"))?;
         let expires = Timestamp::from_micros(session.expires);
-        let _permit = self.polls.try_acquire().map_err(|_| ServiceError::Busy)?;
+        let now = Timestamp::now();
+        if expires.is_past(now) {
+            return Err(expired());
+        }
+        let code_hash = crypto::sha256(session.device_code.as_bytes());
+        let holder = crypto::random_token();
+        let lease =
+            TimeDelta::from_std(self.max_wait + self.lease_margin).unwrap_or(TimeDelta::hours(1));
+        let first = DevicePace {
+            interval_secs: session.interval,
+            next_poll_at: now,
+        };
+        let pace = self
+            .store
+            .lease_device_poll(&code_hash, &holder, now.plus(lease), now, first, expires)
+            .await?
+            .ok_or(ServiceError::Conflict(
+                "This device login is already being completed by another request; \
+                 wait for that one to answer",
+            ))?;
+        let outcome = match self.polls.try_acquire() {
+            Ok(_permit) => {
+                self.poll(&session, expires, &code_hash, &holder, pace)
+                    .await
+            }
+            Err(_) => Err(ServiceError::Busy),
+        };
+        if let Err(err) = self.store.release_device_poll(&code_hash, &holder).await {
+            // The lease then lapses by itself at its deadline.
+            tracing::warn!(error = %err, "releasing a device-flow lease failed");
+        }
+        outcome
+    }
+
+    async fn poll(
+        &self,
+        session: &Session,
+        expires: Timestamp,
+        code_hash: &[u8; 32],
+        holder: &str,
+        mut pace: DevicePace,
+    ) -> Result<UnsafeToken, ServiceError> {
         let deadline = tokio::time::Instant::now() + self.max_wait;
-        let mut interval = session.interval;
         loop {
+            let wait = until(pace.next_poll_at);
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(ServiceError::LoginPending);
+            }
+            tokio::time::sleep(wait).await;
             if expires.is_past(Timestamp::now()) {
                 return Err(expired());
             }
-            match self.github.poll_device_flow(&session.device_code).await? {
+            let answer = self.github.poll_device_flow(&session.device_code).await?;
+            if let TokenPoll::SlowDown { interval } = answer {
+                pace.interval_secs = slowed_interval(pace.interval_secs, interval);
+            }
+            let gap = Duration::from_secs(pace.interval_secs).max(MIN_POLL_GAP);
+            pace.next_poll_at = Timestamp::now().plus(TimeDelta::from_std(gap).unwrap_or_default());
+            match answer {
                 TokenPoll::Granted(access_token) => {
                     let account = self.login.account_for(&access_token).await?;
                     return self.login.mint(account).await;
@@ -103,20 +174,33 @@ impl DeviceFlow {
                     ))
                 }
                 TokenPoll::Expired => return Err(expired()),
-                TokenPoll::Pending => {}
-                TokenPoll::SlowDown { interval: next } => {
-                    interval = next.unwrap_or(0).max(interval + SLOW_DOWN_STEP);
+                TokenPoll::Pending | TokenPoll::SlowDown { .. } => {
+                    self.store.pace_device_poll(code_hash, holder, pace).await?;
                 }
             }
-            let wait = Duration::from_secs(interval).max(MIN_POLL_GAP);
-            if tokio::time::Instant::now() + wait > deadline {
-                return Err(ServiceError::LoginPending);
-            }
-            tokio::time::sleep(wait).await;
         }
     }
 }
 
+/// How long until `at`, zero if it has passed.
+fn until(at: Timestamp) -> Duration {
+    let micros = at.as_micros() - Timestamp::now().as_micros();
+    Duration::from_micros(micros.max(0) as u64)
+}
+
 fn expired() -> ServiceError {
     ServiceError::LoginFailed("The device code has expired; start again".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slowed_interval;
+
+    #[test]
+    fn slow_down_adds_five_seconds_unless_github_names_more() {
+        assert_eq!(slowed_interval(5, None), 10);
+        assert_eq!(slowed_interval(5, Some(10)), 10);
+        assert_eq!(slowed_interval(1, Some(3)), 6);
+        assert_eq!(slowed_interval(5, Some(30)), 30);
+    }
 }

@@ -24,6 +24,9 @@ pub enum ServiceError {
     Invalid(Vec<String>),
     #[error("{0}")]
     Conflict(&'static str),
+    /// The feature is switched off by configuration; the text says how to enable it.
+    #[error("{0}")]
+    Disabled(String),
     /// GitHub failed or could not be reached; the text is safe to show.
     #[error("External service call failed: {0}")]
     External(String),
@@ -64,9 +67,10 @@ impl From<GithubError> for ServiceError {
             GithubError::Protocol(why) => {
                 ServiceError::External(format!("GitHub answered oddly ({why})"))
             }
-            GithubError::NotConfigured(what) => {
-                ServiceError::External(format!("the GitHub OAuth app's {what} is not configured"))
-            }
+            GithubError::NotConfigured(what) => ServiceError::Disabled(format!(
+                "GitHub login is not configured on this server: set the GitHub OAuth app's \
+                 {what} (--github-client-id, --github-client-secret), or run with --dev"
+            )),
         }
     }
 }

@@ -6,6 +6,11 @@ use chrono::TimeDelta;
 
 const PROVIDER: &str = "github";
 
+pub const ACCESS_TOKEN_EXCHANGE_DISABLED: &str =
+    "Access-token login is disabled: this server has no GitHub client secret to check \
+     that the token was issued to its OAuth app. Set --github-client-secret \
+     (LATCHKEY_GITHUB_CLIENT_SECRET); the device flow works without it";
+
 /// Turns a GitHub access token into a Latchkey account and a fresh token.
 #[derive(Clone)]
 pub struct GithubLogin {
@@ -33,12 +38,17 @@ impl GithubLogin {
         }
     }
 
-    /// `POST /v1/oauth2`: a token the client got from GitHub itself. With a
-    /// client secret configured, only tokens issued to our own app count.
+    /// `POST /v1/oauth2`: a token the client got from GitHub itself. Only
+    /// tokens issued to our own app count, and checking that takes the
+    /// client secret: without one the exchange is off, or any OAuth app's
+    /// token (or a personal access token) would log its owner in.
     pub async fn with_access_token(&self, access_token: &str) -> Result<UnsafeToken, ServiceError> {
-        if self.github.has_client_secret()
-            && !self.github.token_belongs_to_app(access_token).await?
-        {
+        if !self.github.has_client_secret() {
+            return Err(ServiceError::Disabled(
+                ACCESS_TOKEN_EXCHANGE_DISABLED.to_owned(),
+            ));
+        }
+        if !self.github.token_belongs_to_app(access_token).await? {
             return Err(ServiceError::LoginFailed(
                 "The access token was not issued to this application".to_owned(),
             ));
@@ -68,14 +78,12 @@ impl GithubLogin {
             subject: &subject,
             login: &user.login,
         };
-        if let Some(existing) = self
-            .store
-            .find_accounts(Some(&email))
-            .await?
-            .into_iter()
-            .next()
-        {
-            return self.link_existing(existing.id, &identity).await;
+        // Only an account whose email is verified (set by an admin, or from
+        // GitHub) is linked, and only if it has no GitHub user yet. A
+        // self-chosen, unverified address never joins anyone to an account.
+        let holders = self.store.find_accounts(Some(&email)).await?;
+        if let Some(owner) = holders.iter().find(|r| r.email_verified) {
+            return self.link_existing(owner.account.id, &identity).await;
         }
         if !self.policy.permits(&user.login, &email) {
             return Err(ServiceError::Forbidden(
@@ -94,7 +102,8 @@ impl GithubLogin {
             .await
         {
             Ok(()) => Ok(account.id),
-            // A concurrent first login of the same user won the race.
+            // A concurrent first login of the same user won the race, or an
+            // admin just gave another account this verified email.
             Err(StoreError::Conflict) => self
                 .store
                 .find_identity(PROVIDER, &subject)
@@ -104,7 +113,7 @@ impl GithubLogin {
         }
     }
 
-    /// An account an admin created with this email, not yet linked: link it.
+    /// An account with this verified email and no GitHub user yet: link it.
     async fn link_existing(
         &self,
         account: AccountId,
@@ -128,6 +137,7 @@ impl GithubLogin {
                     _ => Err(TAKEN),
                 }
             }
+            Err(StoreError::MissingReference) => Err(ServiceError::ACCOUNT_NOT_FOUND),
             Err(err) => Err(err.into()),
         }
     }

@@ -9,6 +9,7 @@ mod device_flow;
 mod error;
 mod github_login;
 mod signup_policy;
+mod sweeper;
 mod token_cache;
 mod tokens;
 mod web_flow;
@@ -17,16 +18,19 @@ pub use accounts::AccountService;
 pub use auth::{AuthFailure, Authenticator};
 pub use bootstrap::{bootstrap, Bootstrapped};
 pub use caller::Caller;
-pub use device_flow::{DeviceFlow, DeviceStart};
+pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;
-pub use github_login::GithubLogin;
+pub use github_login::{GithubLogin, ACCESS_TOKEN_EXCHANGE_DISABLED};
 pub use signup_policy::SignupPolicy;
+pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
 pub use token_cache::TokenCache;
 pub use tokens::TokenService;
 pub use web_flow::{redirect_allowed, WebAuthorize, WebCallback, WebFlow, WebPoll};
 
+use crate::clock::Clock;
 use crate::crypto::ServerKey;
 use crate::github::{GithubClient, GithubConfig};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use chrono::TimeDelta;
 use std::sync::Arc;
@@ -61,6 +65,8 @@ impl Services {
         cache_ttl: Duration,
         key: ServerKey,
         login: LoginConfig,
+        metrics: Arc<Metrics>,
+        clock: Clock,
     ) -> Result<Self, ServiceError> {
         let cache = Arc::new(TokenCache::new(cache_ttl, 100_000));
         let tokens = TokenService::new(store.clone(), cache.clone());
@@ -73,9 +79,10 @@ impl Services {
             login.token_lifetime,
         );
         Ok(Self {
-            auth: Authenticator::new(store.clone(), cache.clone()),
+            auth: Authenticator::new(store.clone(), cache.clone(), metrics, clock),
             accounts: AccountService::new(store.clone(), cache),
             device_flow: DeviceFlow::new(
+                store.clone(),
                 github.clone(),
                 github_login.clone(),
                 key.clone(),

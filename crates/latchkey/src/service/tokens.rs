@@ -1,6 +1,6 @@
 use super::{Caller, ServiceError, TokenCache};
 use crate::domain::{AccountId, Timestamp, Token, TokenId, TokenSecret, UnsafeToken};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 const TOKEN_NOT_FOUND: ServiceError = ServiceError::NotFound("Token not found");
@@ -106,7 +106,12 @@ impl TokenService {
             created_at: now,
             expires_at,
         };
-        self.store.insert_token(&token, &secret.hash()).await?;
+        match self.store.insert_token(&token, &secret.hash()).await {
+            Ok(()) => {}
+            // The account was deleted after the caller looked it up.
+            Err(StoreError::MissingReference) => return Err(ServiceError::ACCOUNT_NOT_FOUND),
+            Err(err) => return Err(err.into()),
+        }
         Ok(UnsafeToken {
             data: token,
             secret,

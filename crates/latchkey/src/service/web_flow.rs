@@ -8,6 +8,8 @@ use chrono::TimeDelta;
 /// How long a browser login may take from authorize to poll.
 const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 const SCOPE: &str = "read:user user:email";
+/// Longest `redirect` accepted: it is stored, then sent back as a header.
+pub const MAX_REDIRECT_LEN: usize = 2048;
 
 /// What `authorize` hands the client: GitHub's URL, and a *different* state
 /// to poll with, so whoever sees the URL still cannot collect the token.
@@ -63,11 +65,11 @@ impl WebFlow {
 
     pub async fn authorize(&self, redirect: Option<&str>) -> Result<WebAuthorize, ServiceError> {
         if let Some(redirect) = redirect {
-            if !redirect_allowed(redirect, &self.allowed_redirects) {
-                return Err(ServiceError::invalid(
-                    "redirect is not an allowed redirect URL",
-                ));
-            }
+            check_redirect(redirect, &self.allowed_redirects)?;
+        }
+        if !self.github.has_client_secret() {
+            // The callback could not exchange GitHub's code: refuse up front.
+            return Err(crate::github::GithubError::NotConfigured("client secret").into());
         }
         let state = crypto::random_token();
         let poll_state = crypto::random_token();
@@ -157,7 +159,13 @@ impl WebFlow {
         let hash = crypto::sha256(poll_state.as_bytes());
         match self.store.claim_web_login(&hash, Timestamp::now()).await? {
             WebLoginClaim::Pending => Ok(WebPoll::Pending),
-            WebLoginClaim::LoggedIn(account) => Ok(WebPoll::Ready(self.login.mint(account).await?)),
+            WebLoginClaim::LoggedIn(account) => match self.login.mint(account).await {
+                Ok(token) => Ok(WebPoll::Ready(token)),
+                Err(ServiceError::NotFound(_)) => Err(ServiceError::LoginFailed(
+                    "The account that signed in has since been deleted".to_owned(),
+                )),
+                Err(err) => Err(err),
+            },
             WebLoginClaim::Failed(why) => Err(ServiceError::LoginFailed(why)),
             WebLoginClaim::Unknown => Err(ServiceError::invalid(
                 "state is unknown, expired or already claimed",
@@ -185,6 +193,28 @@ fn public_message(err: &ServiceError) -> String {
         ServiceError::Internal(_) => "Internal server error".to_owned(),
         other => other.to_string(),
     }
+}
+
+/// Everything `redirect` must be, checked before anything is stored: short,
+/// a valid header value as it stands (it goes back in `Location`), and an
+/// allowed URL.
+fn check_redirect(redirect: &str, allowed: &[String]) -> Result<(), ServiceError> {
+    if redirect.len() > MAX_REDIRECT_LEN {
+        return Err(ServiceError::invalid(format!(
+            "redirect must be at most {MAX_REDIRECT_LEN} bytes"
+        )));
+    }
+    if !redirect.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ServiceError::invalid(
+            "redirect must be visible ASCII without spaces (percent-encode the rest)",
+        ));
+    }
+    if !redirect_allowed(redirect, allowed) {
+        return Err(ServiceError::invalid(
+            "redirect is not an allowed redirect URL",
+        ));
+    }
+    Ok(())
 }
 
 /// `redirect` must be an http(s) URL that starts with an allowed prefix at a
@@ -218,6 +248,21 @@ mod tests {
         assert_eq!(super::oauth_code("access_denied"), "access_denied");
         assert_eq!(super::oauth_code("<script>"), "unknown_error");
         assert_eq!(super::oauth_code(""), "unknown_error");
+    }
+
+    #[test]
+    fn redirects_are_bounded_and_header_safe() {
+        let allowed = vec!["https://app.example".to_owned()];
+        assert!(super::check_redirect("https://app.example/ok", &allowed).is_ok());
+        let long = format!(
+            "https://app.example/{}",
+            "a".repeat(super::MAX_REDIRECT_LEN)
+        );
+        assert!(super::check_redirect(&long, &allowed).is_err());
+        // The URL parser would drop the newline; the header would not take it.
+        assert!(super::check_redirect("https://app.example/a\nb", &allowed).is_err());
+        assert!(super::check_redirect("https://app.example/é", &allowed).is_err());
+        assert!(super::check_redirect("https://app.example/a b", &allowed).is_err());
     }
 
     #[test]

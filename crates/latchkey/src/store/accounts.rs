@@ -2,14 +2,27 @@ use super::{rows, Store, StoreError};
 use crate::domain::{Account, AccountData, AccountId, Email, Role, SecretHash, Timestamp};
 use sqlx::any::AnyRow;
 
-/// An account as stored, with the role that never goes on the wire.
+/// An account as stored, with what never goes on the wire.
 #[derive(Clone, Debug)]
 pub struct AccountRecord {
     pub account: Account,
     pub role: Role,
+    /// Set by an admin or taken from GitHub's verified addresses; a change
+    /// by the account itself clears it.
+    pub email_verified: bool,
 }
 
-const COLUMNS: &str = "id, name, email, plan_id, role";
+/// What deleting an account did.
+#[derive(Debug)]
+pub enum AccountDeletion {
+    /// Gone, with its tokens' hashes to evict from caches.
+    Deleted(Vec<SecretHash>),
+    NotFound,
+    /// Refused: it is the only admin.
+    LastAdmin,
+}
+
+const COLUMNS: &str = "id, name, email, plan_id, role, email_verified";
 
 fn account(row: &AnyRow) -> Result<Account, StoreError> {
     use sqlx::Row;
@@ -21,44 +34,48 @@ fn account(row: &AnyRow) -> Result<Account, StoreError> {
     })
 }
 
-/// Shared by plain creation and creation with a linked identity.
+fn record(row: &AnyRow) -> Result<AccountRecord, StoreError> {
+    Ok(AccountRecord {
+        account: account(row)?,
+        role: rows::role(row, "role")?,
+        email_verified: rows::flag(row, "email_verified")?,
+    })
+}
+
+/// Shared by plain creation, creation with a linked identity and bootstrap.
 pub(super) async fn insert_account<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     account: &Account,
     role: Role,
+    email_verified: bool,
     created_at: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO accounts (id, name, email, plan_id, role, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO accounts (id, name, email, plan_id, role, email_verified, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(account.id.to_string())
     .bind(&account.name)
     .bind(account.email.as_str())
     .bind(account.plan_id.to_string())
     .bind(role.as_str())
+    .bind(i64::from(email_verified))
     .bind(created_at.as_micros())
     .execute(executor)
     .await?;
     Ok(())
 }
 
-fn record(row: &AnyRow) -> Result<AccountRecord, StoreError> {
-    Ok(AccountRecord {
-        account: account(row)?,
-        role: rows::role(row, "role")?,
-    })
-}
-
 impl Store {
-    /// Fails with [`StoreError::Conflict`] when the email is taken.
+    /// Fails with [`StoreError::Conflict`] when a verified email is taken.
     pub async fn insert_account(
         &self,
         account: &Account,
         role: Role,
+        email_verified: bool,
         created_at: Timestamp,
     ) -> Result<(), StoreError> {
-        insert_account(&self.pool, account, role, created_at).await
+        insert_account(&self.writer, account, role, email_verified, created_at).await
     }
 
     pub async fn get_account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
@@ -70,11 +87,17 @@ impl Store {
         row.as_ref().map(record).transpose()
     }
 
-    /// All accounts, or the one with `email`, oldest first.
-    pub async fn find_accounts(&self, email: Option<&Email>) -> Result<Vec<Account>, StoreError> {
+    /// All accounts, or those with `email`, oldest first. Only verified
+    /// emails are unique, so several accounts may claim one address.
+    pub async fn find_accounts(
+        &self,
+        email: Option<&Email>,
+    ) -> Result<Vec<AccountRecord>, StoreError> {
         let rows = match email {
             Some(email) => {
-                let sql = format!("SELECT {COLUMNS} FROM accounts WHERE email = $1");
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM accounts WHERE email = $1 ORDER BY created_at, id"
+                );
                 sqlx::query(&sql)
                     .bind(email.as_str())
                     .fetch_all(&self.pool)
@@ -85,53 +108,63 @@ impl Store {
                 sqlx::query(&sql).fetch_all(&self.pool).await?
             }
         };
-        rows.iter().map(account).collect()
+        rows.iter().map(record).collect()
     }
 
-    /// Fails with [`StoreError::Conflict`] when the new email is taken.
+    /// Changes name and email. `verified` (an admin's change) marks the email
+    /// verified; otherwise a changed email loses the mark and an unchanged one
+    /// keeps it. Conflict: a verified email is taken.
     pub async fn update_account(
         &self,
         id: AccountId,
         data: &AccountData,
+        verified: bool,
     ) -> Result<Option<Account>, StoreError> {
-        let sql =
-            format!("UPDATE accounts SET name = $1, email = $2 WHERE id = $3 RETURNING {COLUMNS}");
+        // SET expressions see the row as it was, so `email = $2` compares
+        // against the old address.
+        let sql = format!(
+            "UPDATE accounts SET name = $1, email = $2, \
+             email_verified = CASE WHEN $3 = 1 THEN 1 WHEN email = $2 THEN email_verified ELSE 0 END \
+             WHERE id = $4 RETURNING {COLUMNS}"
+        );
         let row = sqlx::query(&sql)
             .bind(data.name.trim())
             .bind(data.email.as_str())
+            .bind(i64::from(verified))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         row.as_ref().map(account).transpose()
     }
 
-    pub async fn count_accounts(&self, role: Option<Role>) -> Result<i64, StoreError> {
+    pub async fn count_accounts(&self) -> Result<i64, StoreError> {
         use sqlx::Row;
-        let row = match role {
-            Some(role) => {
-                sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE role = $1")
-                    .bind(role.as_str())
-                    .fetch_one(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query("SELECT COUNT(*) AS n FROM accounts")
-                    .fetch_one(&self.pool)
-                    .await?
-            }
-        };
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get("n")?)
     }
 
-    /// Deletes the account and its tokens in one transaction and returns the
-    /// deleted tokens' hashes so callers can evict them from caches.
-    /// `None` means there was no such account.
-    pub async fn delete_account(
-        &self,
-        id: AccountId,
-    ) -> Result<Option<Vec<SecretHash>>, StoreError> {
+    /// Deletes the account and its tokens in one transaction, unless it is
+    /// the last admin. The admins' rows are locked first, so two concurrent
+    /// deletions of the last two admins serialise and the second sees one left.
+    pub async fn delete_account(&self, id: AccountId) -> Result<AccountDeletion, StoreError> {
+        use sqlx::Row;
         let id = id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
+        let sql = format!(
+            "SELECT id FROM accounts WHERE role = 'admin' ORDER BY id{}",
+            self.for_update()
+        );
+        let admins: Vec<String> = sqlx::query(&sql)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        if admins.len() <= 1 && admins.contains(&id) {
+            return Ok(AccountDeletion::LastAdmin);
+        }
         let hashes = sqlx::query("DELETE FROM tokens WHERE account_id = $1 RETURNING secret_hash")
             .bind(&id)
             .fetch_all(&mut *tx)
@@ -145,6 +178,9 @@ impl Store {
             .await?
             .rows_affected();
         tx.commit().await?;
-        Ok((deleted > 0).then_some(hashes))
+        Ok(match deleted {
+            0 => AccountDeletion::NotFound,
+            _ => AccountDeletion::Deleted(hashes),
+        })
     }
 }

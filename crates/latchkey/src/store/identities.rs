@@ -49,19 +49,21 @@ impl Store {
         account: AccountId,
         identity: &Identity<'_>,
     ) -> Result<(), StoreError> {
-        insert_identity(&self.pool, account, identity).await
+        insert_identity(&self.writer, account, identity).await
     }
 
     /// Creates the account and links the identity in one transaction, so a
-    /// failed link leaves no orphan account. Conflict: email or identity taken.
+    /// failed link leaves no orphan account. Conflict: the verified email or the
+    /// identity is taken.
     pub async fn create_account_with_identity(
         &self,
         account: &Account,
         role: Role,
         identity: &Identity<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        insert_account(&mut *tx, account, role, Timestamp::now()).await?;
+        let mut tx = self.writer.begin().await?;
+        // The email came from GitHub's verified addresses.
+        insert_account(&mut *tx, account, role, true, Timestamp::now()).await?;
         insert_identity(&mut *tx, account.id, identity).await?;
         tx.commit().await?;
         Ok(())

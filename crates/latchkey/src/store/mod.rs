@@ -2,6 +2,8 @@
 //! sqlx's `Any` driver; only the migrations are written per dialect.
 
 mod accounts;
+mod bootstrap;
+mod device_polls;
 mod error;
 mod identities;
 mod plans;
@@ -10,7 +12,8 @@ mod server_keys;
 mod tokens;
 mod web_logins;
 
-pub use accounts::AccountRecord;
+pub use accounts::{AccountDeletion, AccountRecord};
+pub use device_polls::DevicePace;
 pub use error::StoreError;
 pub use identities::Identity;
 pub use plans::DEFAULT_PLAN_ID;
@@ -43,10 +46,17 @@ impl Backend {
     }
 }
 
-/// A handle on the database; cheap to clone (the pool is shared).
+/// A handle on the database; cheap to clone (the pools are shared).
+///
+/// Reads go to `pool`, writes to `writer`. On SQLite the writer is a single
+/// connection, so writers queue in the pool instead of racing for the file
+/// lock and sleeping in `busy_timeout`; reader connections are `query_only`,
+/// so a write sent to the wrong pool fails loudly in tests. On PostgreSQL
+/// both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -54,38 +64,67 @@ impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let url = match backend {
-            Backend::Sqlite => sqlite_url_creating_file(url),
-            Backend::Postgres => url.to_owned(),
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers proceed during a write; NORMAL is durable
-                        // under WAL except for the last commits on power loss.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    }
-                    Ok(())
+        match backend {
+            Backend::Postgres => {
+                let pool = pool_options(backend, max_connections, false)
+                    .connect(url)
+                    .await?;
+                Ok(Self {
+                    writer: pool.clone(),
+                    pool,
+                    backend,
                 })
-            })
-            .connect(&url)
-            .await?;
-        Ok(Self { pool, backend })
+            }
+            Backend::Sqlite if url.contains(":memory:") => {
+                // Every connection to :memory: is its own database: one only.
+                let pool = pool_options(backend, 1, false).connect(url).await?;
+                Ok(Self {
+                    writer: pool.clone(),
+                    pool,
+                    backend,
+                })
+            }
+            Backend::Sqlite => {
+                create_private_sqlite_file(url)?;
+                let url = sqlite_url_creating_file(url);
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = pool_options(backend, 1, false).connect(&url).await?;
+                let pool = pool_options(backend, max_connections, true)
+                    .connect(&url)
+                    .await?;
+                Ok(Self {
+                    pool,
+                    writer,
+                    backend,
+                })
+            }
+        }
     }
 
+    /// PostgreSQL serialises concurrent migrators with an advisory lock.
+    /// SQLite has none: two processes starting on one new file both read "no
+    /// migrations applied", and the slower one's first migration fails on a
+    /// table the faster one made. Each migration is one transaction, so the
+    /// slower one only needs to read the list again.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
-        Ok(())
+        let mut attempts = 0;
+        loop {
+            match migrator.run(&self.writer).await {
+                Ok(()) => return Ok(()),
+                Err(
+                    sqlx::migrate::MigrateError::Execute(_)
+                    | sqlx::migrate::MigrateError::ExecuteMigration(..),
+                ) if self.backend == Backend::Sqlite && attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempts)).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -94,6 +133,69 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// `SELECT … FOR UPDATE` where the dialect has it. SQLite needs none: its
+    /// single writer connection already serialises every write transaction.
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+}
+
+fn pool_options(backend: Backend, max_connections: u32, read_only: bool) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers proceed during a write; NORMAL is durable
+                    // under WAL against a process crash, and loses at most the
+                    // last commits on power loss (see the README).
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    if read_only {
+                        conn.execute("PRAGMA query_only = ON").await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+}
+
+/// The file behind a `sqlite:` URL, unless it is in memory.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+/// The database holds the server key and token hashes: a file Latchkey
+/// creates is readable by its owner only (SQLite gives its -wal and -shm
+/// files the same mode). An existing file keeps the mode its owner chose.
+fn create_private_sqlite_file(url: &str) -> Result<(), StoreError> {
+    let Some(path) = sqlite_path(url) else {
+        return Ok(());
+    };
+    if url.contains("mode=ro") || url.contains("mode=rw&") || url.ends_with("mode=rw") {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError::File(format!("creating {path}: {err}"))),
     }
 }
 
@@ -124,6 +226,18 @@ mod tests {
             sqlite_url_creating_file("sqlite://x.db?mode=ro"),
             "sqlite://x.db?mode=ro"
         );
+    }
+
+    #[test]
+    fn sqlite_paths_come_from_the_url() {
+        assert_eq!(sqlite_path("sqlite://latchkey.db"), Some("latchkey.db"));
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db?mode=rwc"),
+            Some("/tmp/x.db")
+        );
+        assert_eq!(sqlite_path("sqlite:x.db"), Some("x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
     }
 
     #[test]

@@ -41,3 +41,9 @@ pub fn secret_hash(row: &AnyRow, col: &'static str) -> Result<SecretHash, StoreE
     let raw: Vec<u8> = row.try_get(col)?;
     SecretHash::from_slice(&raw).ok_or(StoreError::Corrupt(col))
 }
+
+/// A 0/1 BIGINT flag.
+pub fn flag(row: &AnyRow, col: &'static str) -> Result<bool, StoreError> {
+    let raw: i64 = row.try_get(col)?;
+    Ok(raw != 0)
+}

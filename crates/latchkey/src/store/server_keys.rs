@@ -13,12 +13,33 @@ impl Store {
         .bind(name)
         .bind(candidate)
         .bind(Timestamp::now().as_micros())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         let row = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await?;
         Ok(row.try_get("value")?)
+    }
+}
+
+impl Store {
+    /// Claims the one-time event `name` inside `tx`: `true` for exactly one
+    /// caller ever. Of two nodes racing, PostgreSQL makes the second wait for
+    /// the first's commit and then find the row.
+    pub(super) async fn claim_once(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO once_markers (name, created_at) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(Timestamp::now().as_micros())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
     }
 }

@@ -18,20 +18,29 @@ fn token(row: &AnyRow) -> Result<Token, StoreError> {
     })
 }
 
+pub(super) async fn insert_token<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    token: &Token,
+    hash: &SecretHash,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tokens (id, account_id, secret_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token.id.to_string())
+    .bind(token.account_id.to_string())
+    .bind(&hash.0[..])
+    .bind(token.created_at.as_micros())
+    .bind(token.expires_at.as_micros())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 impl Store {
+    /// [`StoreError::MissingReference`] when the account is gone.
     pub async fn insert_token(&self, token: &Token, hash: &SecretHash) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO tokens (id, account_id, secret_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token.id.to_string())
-        .bind(token.account_id.to_string())
-        .bind(&hash.0[..])
-        .bind(token.created_at.as_micros())
-        .bind(token.expires_at.as_micros())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_token(&self.writer, token, hash).await
     }
 
     pub async fn list_tokens(&self, account: AccountId) -> Result<Vec<Token>, StoreError> {
@@ -74,7 +83,7 @@ impl Store {
         )
         .bind(id.to_string())
         .bind(account.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         row.map(|row| rows::secret_hash(&row, "secret_hash"))
             .transpose()
@@ -105,7 +114,7 @@ impl Store {
     pub async fn delete_expired_tokens(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
             .bind(cutoff.as_micros())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }

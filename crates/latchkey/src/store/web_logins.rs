@@ -37,7 +37,7 @@ impl Store {
         .bind(redirect)
         .bind(Timestamp::now().as_micros())
         .bind(expires_at.as_micros())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -81,7 +81,7 @@ impl Store {
         .bind(account)
         .bind(error)
         .bind(&state_hash[..])
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(updated == 1)
@@ -100,7 +100,7 @@ impl Store {
         )
         .bind(&poll_hash[..])
         .bind(now.as_micros())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         if let Some(row) = claimed {
             let error: Option<String> = row.try_get("error")?;
@@ -125,7 +125,7 @@ impl Store {
     pub async fn delete_expired_web_logins(&self, now: Timestamp) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM web_logins WHERE expires_at <= $1")
             .bind(now.as_micros())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }

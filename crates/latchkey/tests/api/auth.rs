@@ -118,17 +118,26 @@ async fn deleted_tokens_fail_on_the_next_request_under_load(app: TestApp) {
     let (_, me) = json_of(app.get("/v1/login/token", &secret).await).await;
     let id = me["id"].as_str().unwrap().to_owned();
     // Validations race the deletion; once it has answered, none may succeed.
+    let validated = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let hammer = {
         let client = app.client.clone();
         let url = format!("{}/v1/login/token", app.base);
         let secret = secret.clone();
+        let validated = validated.clone();
         tokio::spawn(async move {
             for _ in 0..50 {
-                let _ = client.get(&url).bearer_auth(&secret).send().await;
+                let response = client.get(&url).bearer_auth(&secret).send().await;
+                if response.is_ok_and(|r| r.status() == StatusCode::OK) {
+                    validated.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The deletion goes in while validations are in flight.
+    eventually("a validation under load", || {
+        validated.load(std::sync::atomic::Ordering::SeqCst) > 0
+    })
+    .await;
     let response = app
         .delete(&format!("/v1/accounts/{user}/tokens/{id}"), &secret)
         .await;
@@ -140,7 +149,64 @@ async fn deleted_tokens_fail_on_the_next_request_under_load(app: TestApp) {
     assert_unauthorized(app.get("/v1/login/token", &secret).await).await;
 }
 
+async fn the_header_wins_over_the_cookie(app: TestApp) {
+    let (user, user_secret) = app.user_with_token("Una", "una@example.com").await;
+    let as_cookie = format!("latchkey_session={}", app.admin_secret);
+    // A valid cookie does not rescue a bad header.
+    let response = app
+        .client
+        .get(format!("{}/v1/login/token", app.base))
+        .header("cookie", &as_cookie)
+        .bearer_auth(uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_unauthorized(response).await;
+    // With both valid, the header's account acts.
+    let response = app
+        .client
+        .get(format!("{}/v1/login/token", app.base))
+        .header("cookie", &as_cookie)
+        .bearer_auth(&user_secret)
+        .send()
+        .await
+        .unwrap();
+    let (status, me) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["accountId"], user.as_str());
+}
+
+async fn logout_with_a_bearer_token_ends_that_token(app: TestApp) {
+    let (user, first) = app.user_with_token("Val", "val@example.com").await;
+    let second = app.create_token(&app.admin_secret, &user, FAR_FUTURE).await;
+    let second = second["secret"]["value"].as_str().unwrap();
+    let response = app
+        .request(Method::POST, "/v1/logout", Some(&first), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_unauthorized(app.get("/v1/login/token", &first).await).await;
+    // Only the token that logged out.
+    assert_eq!(
+        app.get("/v1/login/token", second).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.list_tokens(&user, second)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 backend_tests!(
+    the_header_wins_over_the_cookie,
+    logout_with_a_bearer_token_ends_that_token,
     every_protected_route_demands_a_valid_token,
     invalid_token_challenge_names_the_error,
     bearer_scheme_is_case_insensitive,

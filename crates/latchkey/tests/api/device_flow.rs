@@ -34,7 +34,7 @@ async fn device_flow_logs_in_after_pending_polls(app: TestApp) {
     let calls = app.github.calls();
     let code_call = calls
         .iter()
-        .find(|c| c.uri == "/login/device/code")
+        .find(|c| c.path == "/login/device/code")
         .unwrap();
     assert!(
         code_call.body.contains("scope=user%3Aemail"),
@@ -43,7 +43,7 @@ async fn device_flow_logs_in_after_pending_polls(app: TestApp) {
     );
     let polls: Vec<_> = calls
         .iter()
-        .filter(|c| c.uri == "/login/oauth/access_token")
+        .filter(|c| c.path == "/login/oauth/access_token")
         .collect();
     assert_eq!(polls.len(), 3, "two pending answers, then the grant");
     // The sealed session reveals nothing of the device code.
@@ -72,10 +72,21 @@ async fn older_device_paths_work_too(app: TestApp) {
     }
 }
 
+/// The gaps between the fake's token-endpoint calls.
+fn poll_gaps(app: &TestApp) -> Vec<Duration> {
+    let polls = app.token_endpoint_calls();
+    polls.windows(2).map(|w| w[1].at - w[0].at).collect()
+}
+
 async fn slow_down_adds_five_seconds(app: TestApp) {
-    app.github.script(|s| s.device_slow_down_on_poll = Some(1));
+    // GitHub's interval is 1 s, and this slow_down names no new one: the
+    // rule alone (RFC 8628 §3.5: add 5 s) must make the next poll 6 s later.
+    app.github.script(|s| {
+        s.device_interval = 1;
+        s.device_slow_down_on_poll = Some(1);
+        s.device_slow_down_names_interval = false;
+    });
     let started = start(&app, "/login/oauth2/device/start").await;
-    let clock = Instant::now();
     let (status, body) = complete(
         &app,
         "/login/oauth2/device/complete",
@@ -83,19 +94,11 @@ async fn slow_down_adds_five_seconds(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(
-        clock.elapsed() >= Duration::from_secs(5),
-        "{:?}",
-        clock.elapsed()
-    );
-    // Two polls only: the slowed one and the next, five seconds later.
-    let polls = app
-        .github
-        .calls()
-        .iter()
-        .filter(|c| c.uri == "/login/oauth/access_token")
-        .count();
-    assert_eq!(polls, 2);
+    // Two polls only: the slowed one and the next, six seconds later.
+    let gaps = poll_gaps(&app);
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(gaps[0] >= Duration::from_millis(5990), "{gaps:?}");
+    assert!(gaps[0] < Duration::from_secs(9), "{gaps:?}");
 }
 
 async fn denied_and_expired_are_401(app: TestApp) {
@@ -138,23 +141,17 @@ async fn tampered_sessions_are_400(app: TestApp) {
         )
         .await;
     }
-    let polls = app
-        .github
-        .calls()
-        .iter()
-        .filter(|c| c.uri == "/login/oauth/access_token")
-        .count();
-    assert_eq!(polls, 0, "no forged session reached GitHub");
+    assert!(
+        app.token_endpoint_calls().is_empty(),
+        "no forged session reached GitHub"
+    );
 }
 
 async fn pending_past_the_longest_wait_is_408(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         s.login.device_max_wait = Duration::from_secs(1)
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
     let started = start(&app, "/login/oauth2/device/start").await;
     let clock = Instant::now();
@@ -169,24 +166,37 @@ async fn pending_past_the_longest_wait_is_408(backend: Backend) {
         .as_str()
         .unwrap()
         .contains("authorization_pending"));
-    assert!(clock.elapsed() < Duration::from_secs(3));
+    // It waited out the longest wait, polling, before giving up.
+    assert!(
+        clock.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        clock.elapsed()
+    );
+    assert!(
+        clock.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        clock.elapsed()
+    );
+    assert!(app.token_endpoint_calls().len() > 1);
+}
+
+fn polled(app: &TestApp) -> bool {
+    !app.token_endpoint_calls().is_empty()
 }
 
 async fn concurrent_completions_are_bounded(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         s.login.device_max_concurrent_polls = 1;
         s.login.device_max_wait = Duration::from_secs(2);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
     let a = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
     let b = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
     let first = complete(&app, "/login/oauth2/device/complete", a);
     let second = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Once the first completion polls, it holds the node's only slot.
+        eventually("the first poll", || polled(&app)).await;
         let response = app
             .request(Method::POST, "/login/oauth2/device/complete", None, Some(b))
             .await;
@@ -199,26 +209,129 @@ async fn concurrent_completions_are_bounded(backend: Backend) {
     assert!(body["error"].is_string());
 }
 
-async fn sessions_survive_a_restart_and_other_nodes(backend: Backend) {
-    // Two servers on one database share the stored session key.
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
+async fn one_completion_per_device_code_at_a_time(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.login.device_max_concurrent_polls = 2;
+        s.login.device_max_wait = Duration::from_secs(2);
+    })
+    .await;
+    app.github.script(|s| s.device_pending_polls = u32::MAX);
+    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let url = format!("{}/login/oauth2/device/complete", app.base);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (client, url, session, barrier) = (
+            app.client.clone(),
+            url.clone(),
+            session.clone(),
+            barrier.clone(),
+        );
+        racers.spawn(async move {
+            barrier.wait().await;
+            let clock = Instant::now();
+            let response = client.post(url).json(&session).send().await.unwrap();
+            (response.status(), clock.elapsed())
+        });
+    }
+    // The 63 losers answer at once, while the winner is still polling.
+    let mut refused = 0;
+    while refused < 63 {
+        let (status, took) = racers.join_next().await.unwrap().unwrap();
+        assert_eq!(status, StatusCode::CONFLICT, "a loser must get 409");
+        assert!(took < Duration::from_secs(1), "{took:?}");
+        refused += 1;
+    }
+    // Another user is not starved: the node's other slot serves them.
+    let other = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let (status, body) = complete(&app, "/login/oauth2/device/complete", other).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
+    let (status, _) = racers.join_next().await.unwrap().unwrap();
+    assert_eq!(
+        status,
+        StatusCode::REQUEST_TIMEOUT,
+        "the winner waited its time"
+    );
+    // Once it has answered, the session can be completed again.
+    app.github.script(|s| s.device_pending_polls = 0);
+    let (status, body) = complete(&app, "/login/oauth2/device/complete", session).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn the_lease_holds_across_nodes(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.login.device_max_wait = Duration::from_secs(2);
+    })
+    .await;
+    app.github.script(|s| s.device_pending_polls = u32::MAX);
+    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let (_other_stop, other) = second_node(&app).await;
+    let first = complete(&app, "/login/oauth2/device/complete", session.clone());
+    let second = async {
+        eventually("the first node's poll", || polled(&app)).await;
+        let response = app
+            .client
+            .post(format!("http://{other}/login/oauth2/device/complete"))
+            .json(&session)
+            .send()
+            .await
+            .unwrap();
+        json_of(response).await
     };
-    let started = start(&app, "/login/oauth2/device/start").await;
+    let ((s1, _), (s2, body)) = tokio::join!(first, second);
+    assert_eq!(s1, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(s2, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("already"));
+}
+
+async fn github_sees_one_poll_per_interval(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.login.device_max_wait = Duration::from_millis(1500);
+    })
+    .await;
+    app.github.script(|s| {
+        s.device_interval = 1;
+        s.device_pending_polls = 2;
+    });
+    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    // Polls at 0 s and 1 s, then gives up before the next one would be due.
+    let (status, _) = complete(&app, "/login/oauth2/device/complete", session.clone()).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    // The client calls again at once; GitHub still hears from us no sooner
+    // than one interval after the last poll.
+    let (status, body) = complete(&app, "/login/oauth2/device/complete", session).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let gaps = poll_gaps(&app);
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(990)),
+        "{gaps:?}"
+    );
+}
+
+/// Another server on the same database: `(its shutdown handle, its address)`.
+async fn second_node(app: &TestApp) -> (tokio::sync::oneshot::Sender<()>, std::net::SocketAddr) {
     let mut settings = app.settings.clone();
     settings.listen = "127.0.0.1:0".parse().unwrap();
-    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let other = latchkey::app::start(settings, async {
         let _ = rx.await;
     })
     .await
     .unwrap();
+    let addr = other.addr;
+    tokio::spawn(other.wait());
+    (tx, addr)
+}
+
+async fn sessions_survive_a_restart_and_other_nodes(backend: Backend) {
+    // Two servers on one database share the stored session key.
+    let app = TestApp::spawn(backend).await;
+    let started = start(&app, "/login/oauth2/device/start").await;
+    let (_stop, other) = second_node(&app).await;
     let response = app
         .client
-        .post(format!(
-            "http://{}/login/oauth2/device/complete",
-            other.addr
-        ))
+        .post(format!("http://{other}/login/oauth2/device/complete"))
         .json(&started["encodedSession"])
         .send()
         .await
@@ -238,6 +351,9 @@ backend_tests!(
 backend_fns!(
     pending_past_the_longest_wait_is_408,
     concurrent_completions_are_bounded,
+    one_completion_per_device_code_at_a_time,
+    the_lease_holds_across_nodes,
+    github_sees_one_poll_per_interval,
     sessions_survive_a_restart_and_other_nodes,
     a_configured_session_key_is_used,
 );
@@ -245,13 +361,10 @@ backend_fns!(
 async fn a_configured_session_key_is_used(backend: Backend) {
     use base64::Engine;
     let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         s.login.session_key = Some(latchkey::config::Secret(key.clone()));
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let started = start(&app, "/login/oauth2/device/start").await;
     // Readable with the configured key, not with any other.
     let configured = latchkey::crypto::ServerKey::from_base64(&key).unwrap();

@@ -38,7 +38,7 @@ async fn first_login_creates_the_account_and_later_ones_reuse_it(app: TestApp) {
 
     // How Latchkey talked to GitHub.
     let calls = app.github.calls();
-    let user_call = calls.iter().find(|c| c.uri == "/user").expect("GET /user");
+    let user_call = calls.iter().find(|c| c.path == "/user").expect("GET /user");
     assert_eq!(
         user_call.accept.as_deref(),
         Some("application/vnd.github+json")
@@ -56,7 +56,7 @@ async fn first_login_creates_the_account_and_later_ones_reuse_it(app: TestApp) {
         .starts_with("Bearer gho_"));
     let check = calls
         .iter()
-        .find(|c| c.uri == format!("/applications/{CLIENT_ID}/token"))
+        .find(|c| c.path == format!("/applications/{CLIENT_ID}/token"))
         .expect("the app check");
     assert!(check
         .authorization
@@ -64,11 +64,12 @@ async fn first_login_creates_the_account_and_later_ones_reuse_it(app: TestApp) {
         .unwrap()
         .starts_with("Basic "));
     assert!(
-        calls.iter().all(|c| !c.uri.contains(CLIENT_SECRET)),
+        calls.iter().all(|c| !c.path.contains(CLIENT_SECRET)
+            && !c.query.as_deref().unwrap_or("").contains(CLIENT_SECRET)),
         "secret in a URL"
     );
     // A public email is used as is; /user/emails is not needed.
-    assert!(!calls.iter().any(|c| c.uri.starts_with("/user/emails")));
+    assert!(!calls.iter().any(|c| c.path.starts_with("/user/emails")));
 }
 
 async fn private_emails_come_from_the_primary_verified_address(app: TestApp) {
@@ -86,7 +87,7 @@ async fn private_emails_come_from_the_primary_verified_address(app: TestApp) {
         .github
         .calls()
         .iter()
-        .any(|c| c.uri.starts_with("/user/emails")));
+        .any(|c| c.path.starts_with("/user/emails")));
 }
 
 async fn users_without_a_verified_email_are_refused(app: TestApp) {
@@ -113,8 +114,22 @@ async fn identity_is_the_github_id_not_login_or_email(app: TestApp) {
     // Someone else taking the old login on GitHub does not get the account.
     app.github
         .add_user(FakeUser::new(5005, "octocat").public_email("impostor@example.com"));
-    let (_, impostor) = login_as(&app, "octocat").await;
-    assert_ne!(impostor["data"]["accountId"], first["data"]["accountId"]);
+    let (status, impostor) = login_as(&app, "octocat").await;
+    assert_eq!(status, StatusCode::OK, "{impostor}");
+    let impostor_account = impostor["data"]["accountId"].as_str().unwrap();
+    assert_ne!(
+        impostor_account,
+        first["data"]["accountId"].as_str().unwrap()
+    );
+    let (_, theirs) = json_of(
+        app.get(
+            &format!("/v1/accounts/{impostor_account}"),
+            &app.admin_secret,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(theirs["email"], "impostor@example.com");
 }
 
 async fn a_deleted_account_starts_over_on_the_next_login(app: TestApp) {
@@ -199,15 +214,11 @@ async fn github_failures_map_to_401_and_500(app: TestApp) {
 }
 
 async fn unreachable_github_is_500(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         // Nothing listens on port 9 of loopback.
         s.login.github_api_url = "http://127.0.0.1:9".into();
-        s.login.github_client_secret = None;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let (status, body) = json_of(exchange(&app, "provider=github&access-token=gho_x").await).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(body["error"]
@@ -237,13 +248,10 @@ async fn bad_parameters_are_400(app: TestApp) {
 }
 
 async fn login_token_lifetime_is_configurable(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         s.login.token_lifetime = std::time::Duration::from_secs(3600);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let (_, body) = login_as(&app, "octocat").await;
     let expires =
         chrono::DateTime::parse_from_rfc3339(body["data"]["expiresAt"].as_str().unwrap()).unwrap();
@@ -253,31 +261,160 @@ async fn login_token_lifetime_is_configurable(backend: Backend) {
     assert!((3500..=3600).contains(&delta), "{delta}");
 }
 
-async fn no_secret_no_app_check(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.login.github_client_secret = None).await
-    else {
-        return;
-    };
-    let foreign = app.github.token_for_app("octocat", "some-other-app");
-    let (status, body) =
-        json_of(exchange(&app, &format!("provider=github&access-token={foreign}")).await).await;
+async fn without_a_client_secret_only_the_device_flow_logs_in(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.login.github_client_secret = None).await;
+    // A token of any other OAuth app, or a personal access token, would log
+    // its owner in if it were not checked: no check possible, no exchange.
+    for token in [
+        app.github.token_for_app("octocat", "some-other-app"),
+        app.github.token_for("octocat"),
+    ] {
+        let body = assert_error(
+            exchange(&app, &format!("provider=github&access-token={token}")).await,
+            StatusCode::NOT_IMPLEMENTED,
+        )
+        .await;
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("--github-client-secret"),
+            "{body}"
+        );
+    }
+    assert!(app.github.calls().is_empty(), "nothing reached GitHub");
+    // The web flow needs the secret for its code exchange: refused up front.
+    let body = assert_error(
+        app.request(
+            Method::GET,
+            "/v1/login/oauth2/web/authorize?provider=github",
+            None,
+            None,
+        )
+        .await,
+        StatusCode::NOT_IMPLEMENTED,
+    )
+    .await;
+    assert!(body["error"].as_str().unwrap().contains("client secret"));
+    // The device flow needs no secret and works.
+    let (status, started) = json_of(
+        app.request(Method::POST, "/login/oauth2/device/start", None, None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let (status, token) = json_of(
+        app.request(
+            Method::POST,
+            "/login/oauth2/device/complete",
+            None,
+            Some(started["encodedSession"].clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+}
+
+/// The review's reproduction: Mallory points her own account's email at
+/// octocat's address before octocat first logs in with GitHub.
+async fn a_self_chosen_email_never_captures_a_github_login(app: TestApp) {
+    let (mallory, mallory_secret) = app.user_with_token("Mallory", "mallory@example.com").await;
+    let (status, changed) = json_of(
+        app.put(
+            &format!("/v1/accounts/{mallory}"),
+            &mallory_secret,
+            json!({"name": "Mallory", "email": "octocat@example.com"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+
+    let (status, login) = login_as(&app, "octocat").await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let octocat = login["data"]["accountId"].as_str().unwrap().to_owned();
+    assert_ne!(octocat, mallory, "the login joined Mallory's account");
+    let octocat_secret = login["secret"]["value"].as_str().unwrap();
+
+    // Mallory's token still acts for Mallory alone and cannot reach octocat.
+    let (_, me) = json_of(app.get("/v1/login/token", &mallory_secret).await).await;
+    assert_eq!(me["accountId"], mallory.as_str());
+    for path in [
+        format!("/v1/accounts/{octocat}"),
+        format!("/v1/accounts/{octocat}/tokens"),
+    ] {
+        assert_error(app.get(&path, &mallory_secret).await, StatusCode::NOT_FOUND).await;
+    }
+    let (_, theirs) = json_of(
+        app.get(&format!("/v1/accounts/{octocat}"), octocat_secret)
+            .await,
+    )
+    .await;
+    assert_eq!(theirs["email"], "octocat@example.com");
+    // Later logins keep going to octocat's own account.
+    let (_, again) = login_as(&app, "octocat").await;
+    assert_eq!(again["data"]["accountId"], octocat.as_str());
+    assert_eq!(
+        app.number(&format!(
+            "SELECT email_verified FROM accounts WHERE id = '{mallory}'"
+        ))
+        .await,
+        0
+    );
+}
+
+async fn a_verified_email_already_linked_is_409(app: TestApp) {
+    // An admin-made (verified) account that a GitHub user already linked.
+    let created = app.create_user("Hubot", "hubot@example.com").await;
+    assert_eq!(login_as(&app, "hubot").await.0, StatusCode::OK);
+    app.github
+        .add_user(FakeUser::new(6007, "hubot-clone").public_email("hubot@example.com"));
+    let (status, body) = login_as(&app, "hubot-clone").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, found) = json_of(
+        app.get("/v1/accounts?email=hubot@example.com", &app.admin_secret)
+            .await,
+    )
+    .await;
+    assert_eq!(found["values"].as_array().unwrap().len(), 1);
+    assert_eq!(found["values"][0]["id"], created.as_str());
+}
+
+async fn the_second_page_of_emails_is_followed(app: TestApp) {
+    // A hundred unverified addresses fill page one; the primary is on page two.
+    let mut user = FakeUser::new(8008, "many");
+    for i in 0..100 {
+        user = user.with_email(&format!("old{i}@example.com"), false, false);
+    }
+    app.github
+        .add_user(user.with_email("many@example.com", true, true));
+    let (status, body) = login_as(&app, "many").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(!app
+    let account = body["data"]["accountId"].as_str().unwrap();
+    let (_, me) = json_of(
+        app.get(&format!("/v1/accounts/{account}"), &app.admin_secret)
+            .await,
+    )
+    .await;
+    assert_eq!(me["email"], "many@example.com");
+    let pages: Vec<_> = app
         .github
         .calls()
-        .iter()
-        .any(|c| c.uri.starts_with("/applications/")));
+        .into_iter()
+        .filter(|c| c.path == "/user/emails")
+        .map(|c| c.query.unwrap_or_default())
+        .collect();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert!(pages[1].contains("page=2"), "{pages:?}");
 }
 
 async fn signup_policy_restricts_new_accounts_only(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         s.login.signup_allowed_logins = vec!["octocat".into()];
         s.login.signup_allowed_domains = vec!["corp.example".into()];
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let (status, _) = login_as(&app, "octocat").await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = login_as(&app, "noname").await;
@@ -305,10 +442,7 @@ async fn signup_policy_restricts_new_accounts_only(backend: Backend) {
 }
 
 async fn login_endpoints_are_rate_limited(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.login.rate_limit_per_minute = 3).await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_with(backend, |s| s.login.rate_limit_per_minute = 3).await;
     for _ in 0..3 {
         assert_ne!(
             exchange(&app, "provider=github").await.status(),
@@ -344,12 +478,72 @@ backend_tests!(
     tokens_of_other_apps_are_refused,
     github_failures_map_to_401_and_500,
     bad_parameters_are_400,
+    a_self_chosen_email_never_captures_a_github_login,
+    a_verified_email_already_linked_is_409,
+    the_second_page_of_emails_is_followed,
 );
 
+/// A device-flow start as sent through a proxy that adds `X-Forwarded-For`.
+async fn start_via_proxy(app: &TestApp, forwarded_for: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/login/oauth2/device/start", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn behind_a_trusted_proxy_limits_key_on_the_client(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.login.rate_limit_per_minute = 2;
+        s.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    const LIMITED: StatusCode = StatusCode::TOO_MANY_REQUESTS;
+    for _ in 0..2 {
+        assert_ne!(start_via_proxy(&app, "198.51.100.1").await, LIMITED);
+    }
+    assert_eq!(start_via_proxy(&app, "198.51.100.1").await, LIMITED);
+    // Another client behind the same proxy has a bucket of its own.
+    assert_ne!(start_via_proxy(&app, "198.51.100.2").await, LIMITED);
+    // Writing a fake hop in front does not give a fresh bucket: only the
+    // right-most untrusted address counts.
+    assert_eq!(
+        start_via_proxy(&app, "203.0.113.99, 198.51.100.1").await,
+        LIMITED
+    );
+    // IPv6 clients are keyed by their /64.
+    for _ in 0..2 {
+        assert_ne!(start_via_proxy(&app, "2001:db8:1:2::1").await, LIMITED);
+    }
+    assert_eq!(start_via_proxy(&app, "2001:db8:1:2:ffff::9").await, LIMITED);
+    assert_ne!(start_via_proxy(&app, "2001:db8:1:3::1").await, LIMITED);
+}
+
+async fn an_untrusted_peer_cannot_spoof_forwarded_for(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.login.rate_limit_per_minute = 2).await;
+    assert_ne!(
+        start_via_proxy(&app, "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_ne!(
+        start_via_proxy(&app, "198.51.100.2").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Every request came from this test's address, whatever the header says.
+    assert_eq!(
+        start_via_proxy(&app, "198.51.100.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 backend_fns!(
+    behind_a_trusted_proxy_limits_key_on_the_client,
+    an_untrusted_peer_cannot_spoof_forwarded_for,
     unreachable_github_is_500,
     login_token_lifetime_is_configurable,
-    no_secret_no_app_check,
+    without_a_client_secret_only_the_device_flow_logs_in,
     signup_policy_restricts_new_accounts_only,
     login_endpoints_are_rate_limited,
 );

@@ -6,9 +6,11 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod connections;
 mod device_flow;
 mod errors;
 mod github_login;
 mod ops;
+mod sweeper;
 mod tokens;
 mod web_flow;

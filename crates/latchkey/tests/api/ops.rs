@@ -1,6 +1,6 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn health_and_version(app: TestApp) {
     let (status, body) = json_of(
@@ -24,13 +24,10 @@ async fn health_and_version(app: TestApp) {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
 }
 
-async fn metrics_count_requests_and_validations(app: TestApp) {
-    app.get("/v1/login/token", &app.admin_secret).await;
-    app.get("/v1/login/token", "garbage").await;
-    app.get("/v1/nowhere", "garbage").await;
+async fn metrics_text(app: &TestApp, base: &str) -> String {
     let response = app
         .client
-        .get(format!("{}/metrics", app.base))
+        .get(format!("{base}/metrics"))
         .send()
         .await
         .unwrap();
@@ -39,26 +36,110 @@ async fn metrics_count_requests_and_validations(app: TestApp) {
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
-    let text = response.text().await.unwrap();
-    let has = |needle: &str| text.lines().any(|l| l.contains(needle));
-    assert!(
-        has(r#"http_requests_total{method="GET",route="/v1/login/token",status="200"}"#),
+    response.text().await.unwrap()
+}
+
+/// The value of the sample whose line starts with `series`, 0 if absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn metrics_count_requests_and_validations(app: TestApp) {
+    // Each server has its own recorder, so these numbers are this test's alone.
+    for _ in 0..2 {
+        app.get("/v1/login/token", &app.admin_secret).await;
+    }
+    app.get("/v1/login/token", "garbage").await;
+    app.get("/v1/nowhere", "garbage").await;
+    for method in ["M1", "M2", "BREW"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client
+            .request(method, format!("{}/healthcheck", app.base))
+            .send()
+            .await
+            .unwrap();
+        app.client
+            .request(
+                reqwest::Method::from_bytes(b"M3").unwrap(),
+                format!("{}/nowhere", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = metrics_text(&app, &app.base).await;
+    let count = |series: &str| sample(&text, series);
+    assert_eq!(
+        count(r#"http_requests_total{method="GET",route="/v1/login/token",status="200"}"#),
+        2.0,
         "{text}"
     );
-    assert!(
-        has(r#"http_requests_total{method="GET",route="/v1/login/token",status="401"}"#),
+    assert_eq!(
+        count(r#"http_requests_total{method="GET",route="/v1/login/token",status="401"}"#),
+        1.0,
         "{text}"
     );
-    assert!(has(r#"route="unmatched",status="404""#), "{text}");
-    assert!(has("http_request_duration_seconds_bucket{"), "{text}");
-    assert!(
-        has(r#"latchkey_token_validations_total{outcome="valid"}"#),
+    assert_eq!(
+        count(r#"http_requests_total{method="GET",route="unmatched",status="404"}"#),
+        1.0,
         "{text}"
     );
-    assert!(
-        has(r#"latchkey_token_validations_total{outcome="malformed"}"#),
+    // Invented methods are one label value, however many a client sends.
+    assert_eq!(
+        count(r#"http_requests_total{method="OTHER",route="unmatched",status="404"}"#),
+        3.0,
         "{text}"
     );
+    for invented in ["M1", "M2", "M3", "BREW"] {
+        assert!(!text.contains(invented), "{text}");
+    }
+    assert!(
+        text.contains("http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"latchkey_token_validations_total{outcome="valid"}"#),
+        2.0
+    );
+    assert_eq!(
+        count(r#"latchkey_token_validations_total{outcome="malformed"}"#),
+        1.0
+    );
+}
+
+async fn metrics_can_move_to_their_own_listener_or_go(backend: Backend) {
+    use latchkey::config::MetricsListen;
+    let app = TestApp::spawn_with(backend, |s| {
+        s.http.metrics_listen = MetricsListen::Own("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    app.get("/v1/login/token", &app.admin_secret).await;
+    assert_error(
+        app.request(reqwest::Method::GET, "/metrics", None, None)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let own = app.metrics_base.clone().expect("a metrics listener");
+    let text = metrics_text(&app, &own).await;
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{method="GET",route="/v1/login/token",status="200"}"#
+        ),
+        1.0,
+        "{text}"
+    );
+    let app = TestApp::spawn_with(backend, |s| s.http.metrics_listen = MetricsListen::Off).await;
+    assert!(app.metrics_base.is_none());
+    assert_error(
+        app.request(reqwest::Method::GET, "/metrics", None, None)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 async fn openapi_documents_every_route(app: TestApp) {
@@ -137,6 +218,92 @@ async fn request_ids_are_set_and_propagated(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+    // Ids that could forge or flood log lines are replaced, not echoed.
+    for bad in [
+        "two words".to_owned(),
+        "x".repeat(129),
+        "caf\u{e9}".to_owned(),
+    ] {
+        let response = app
+            .client
+            .get(format!("{}/healthcheck", app.base))
+            .header("x-request-id", bad.as_bytes())
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"].as_bytes().to_vec();
+        assert_ne!(id, bad.as_bytes());
+        assert!(!id.is_empty() && id.len() <= 128 && id.iter().all(u8::is_ascii_graphic));
+    }
+}
+
+async fn every_path_parameter_is_in_its_template(app: TestApp) {
+    let (_, doc) = json_of(
+        app.client
+            .get(format!("{}/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        let in_template: std::collections::BTreeSet<String> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+            .collect();
+        for (method, operation) in operations.as_object().unwrap() {
+            let declared: std::collections::BTreeSet<String> = operation["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .map(|p| p["name"].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(declared, in_template, "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}
+
+async fn the_document_states_the_rules_the_server_enforces(app: TestApp) {
+    let (_, doc) = json_of(
+        app.client
+            .get(format!("{}/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let param = |path: &str, method: &str, name: &str| -> Value {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path} has no {name}"))
+            .clone()
+    };
+    let email = param("/v1/accounts", "get", "email");
+    assert_eq!(email["in"], "query");
+    for (path, method, name) in [
+        ("/v1/oauth2", "post", "provider"),
+        ("/v1/oauth2", "post", "access-token"),
+        ("/v1/login/oauth2/web/authorize", "get", "provider"),
+        ("/v1/login/oauth2/web/callback/github", "get", "state"),
+        ("/v1/login/oauth2/web/poll", "get", "state"),
+    ] {
+        assert_eq!(param(path, method, name)["required"], true, "{path} {name}");
+    }
+    let provider = &doc["components"]["schemas"]["Provider"];
+    assert_eq!(provider["enum"], json!(["github"]), "{provider}");
+    let name = &doc["components"]["schemas"]["AccountData"]["properties"]["name"];
+    assert_eq!(name["minLength"], 1);
+    assert_eq!(name["maxLength"], 200);
 }
 
 backend_tests!(
@@ -144,4 +311,8 @@ backend_tests!(
     metrics_count_requests_and_validations,
     openapi_documents_every_route,
     request_ids_are_set_and_propagated,
+    every_path_parameter_is_in_its_template,
+    the_document_states_the_rules_the_server_enforces,
 );
+
+backend_fns!(metrics_can_move_to_their_own_listener_or_go);

@@ -195,18 +195,11 @@ async fn unknown_states_are_400(app: TestApp) {
 }
 
 async fn expired_states_are_400(app: TestApp) {
-    use sqlx::{Connection, Executor};
     app.github
         .script(|s| s.authorize_as = Some("octocat".into()));
     let (url, state) = authorize(&app, None).await;
     // Ten minutes pass.
-    let mut conn = sqlx::AnyConnection::connect(&app.settings.database.url.0)
-        .await
-        .unwrap();
-    conn.execute("UPDATE web_logins SET expires_at = 0")
-        .await
-        .unwrap();
-    conn.close().await.ok();
+    app.sql("UPDATE web_logins SET expires_at = 0").await;
     assert_invalid(browser(&app, &url).await).await;
     assert_invalid(poll(&app, &state).await).await;
 }
@@ -221,10 +214,14 @@ async fn racing_polls_get_the_token_once(app: TestApp) {
         app.base,
         urlencode(&state)
     );
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
     let mut racers = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let (client, url) = (app.client.clone(), url.clone());
-        racers.spawn(async move { client.get(url).send().await.unwrap().status() });
+        let (client, url, barrier) = (app.client.clone(), url.clone(), barrier.clone());
+        racers.spawn(async move {
+            barrier.wait().await;
+            client.get(url).send().await.unwrap().status()
+        });
     }
     let statuses = racers.join_all().await;
     let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
@@ -232,6 +229,101 @@ async fn racing_polls_get_the_token_once(app: TestApp) {
     assert!(statuses
         .iter()
         .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST));
+    // Two tokens exist for octocat: the browser's cookie and one poll's.
+    let minted = app
+        .number("SELECT COUNT(*) FROM tokens t JOIN identities i ON i.account_id = t.account_id")
+        .await;
+    assert_eq!(minted, 2);
+}
+
+async fn states_are_stored_only_as_hashes(app: TestApp) {
+    use sha2::{Digest, Sha256};
+    use sqlx::{Connection, Row};
+    let (url, poll_state) = authorize(&app, Some("http://app.test/x")).await;
+    let github_state = query_param(&url, "state").unwrap();
+    let mut db = app.db().await;
+    let rows = sqlx::query("SELECT state_hash, poll_hash, redirect FROM web_logins")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let state_hash: Vec<u8> = rows[0].try_get("state_hash").unwrap();
+    let poll_hash: Vec<u8> = rows[0].try_get("poll_hash").unwrap();
+    assert_eq!(
+        state_hash,
+        Sha256::digest(github_state.as_bytes()).as_slice()
+    );
+    assert_eq!(poll_hash, Sha256::digest(poll_state.as_bytes()).as_slice());
+    let redirect: String = rows[0].try_get("redirect").unwrap();
+    assert!(!redirect.contains(&github_state) && !redirect.contains(&poll_state));
+    db.close().await.ok();
+}
+
+async fn redirects_are_bounded_and_checked_before_anything_is_stored(app: TestApp) {
+    let long = format!("http://app.test/{}", "a".repeat(2048));
+    for bad in [
+        long.as_str(),
+        "http://app.test/a\nLocation: evil",
+        "http://app.test/é",
+    ] {
+        let path = format!(
+            "/v1/login/oauth2/web/authorize?provider=github&redirect={}",
+            urlencode(bad)
+        );
+        assert_invalid(app.request(reqwest::Method::GET, &path, None, None).await).await;
+    }
+    assert_eq!(app.number("SELECT COUNT(*) FROM web_logins").await, 0);
+    // Exactly at the bound is fine.
+    let fits = format!(
+        "http://app.test/{}",
+        "a".repeat(2048 - "http://app.test/".len())
+    );
+    authorize(&app, Some(&fits)).await;
+}
+
+async fn an_account_deleted_before_the_poll_is_a_clear_401(app: TestApp) {
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (url, state) = authorize(&app, None).await;
+    let callback = browser(&app, &url).await;
+    assert_eq!(callback.status(), StatusCode::OK);
+    let account = app.number("SELECT COUNT(*) FROM identities").await;
+    assert_eq!(account, 1);
+    app.sql("DELETE FROM accounts WHERE role = 'user'").await;
+    let (status, body) = json_of(poll(&app, &state).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("deleted"),
+        "{body}"
+    );
+}
+
+async fn the_code_exchange_keeps_the_secret_out_of_urls(app: TestApp) {
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (url, _) = authorize(&app, None).await;
+    assert!(!url.contains(CLIENT_SECRET));
+    assert_eq!(browser(&app, &url).await.status(), StatusCode::OK);
+    let exchanges = app.token_endpoint_calls();
+    assert_eq!(exchanges.len(), 1);
+    let exchange = &exchanges[0];
+    assert!(
+        !exchange
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .contains(CLIENT_SECRET),
+        "{:?}",
+        exchange.query
+    );
+    assert!(
+        exchange
+            .body
+            .contains(&format!("client_secret={CLIENT_SECRET}")),
+        "{}",
+        exchange.body
+    );
+    assert!(exchange.body.contains("code_verifier="));
 }
 
 async fn denial_at_github_reaches_browser_and_poller(app: TestApp) {
@@ -247,14 +339,11 @@ async fn denial_at_github_reaches_browser_and_poller(app: TestApp) {
 }
 
 async fn https_public_urls_get_secure_cookies(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
+    let app = TestApp::spawn_with(backend, |s| {
         s.public_url = Some("https://login.example".into());
         s.login.session_cookie_name = "lk_custom".into();
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     app.github
         .script(|s| s.authorize_as = Some("octocat".into()));
     let (url, _) = authorize(&app, None).await;
@@ -336,6 +425,10 @@ backend_tests!(
     racing_polls_get_the_token_once,
     denial_at_github_reaches_browser_and_poller,
     the_fake_form_approves_as_the_chosen_user,
+    states_are_stored_only_as_hashes,
+    redirects_are_bounded_and_checked_before_anything_is_stored,
+    an_account_deleted_before_the_poll_is_a_clear_401,
+    the_code_exchange_keeps_the_secret_out_of_urls,
 );
 
 backend_fns!(https_public_urls_get_secure_cookies);

@@ -1,0 +1,155 @@
+//! Connection-level defences against slow and greedy clients.
+
+use crate::helpers::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Reads until the server closes the connection or `limit` passes; returns
+/// what arrived and how long it took.
+fn read_until_closed(conn: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let clock = Instant::now();
+    conn.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("still open after {:?}: {e}", clock.elapsed()),
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), clock.elapsed())
+}
+
+fn addr(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_owned()
+}
+
+async fn a_half_sent_request_line_is_cut_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.http.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let addr = addr(&app);
+    let (_, took) = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.write_all(b"GET /healthch").unwrap();
+        read_until_closed(&mut conn, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+async fn a_request_slower_than_the_timeout_gets_408(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.http.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let (addr, secret, account) = (addr(&app), app.admin_secret.clone(), app.admin_id.clone());
+    let (response, took) = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        // The head in full, then a body that never finishes.
+        write!(
+            conn,
+            "POST /v1/accounts/{account}/tokens HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {secret}\r\nContent-Type: application/json\r\n\
+             Content-Length: 100\r\n\r\n{{\"expiresAt\""
+        )
+        .unwrap();
+        read_until_closed(&mut conn, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains(r#"{"error":"#), "{response}");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert_eq!(
+        app.list_tokens(&app.admin_id, &app.admin_secret)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn open_connections_are_capped(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.http.max_connections = 1).await;
+    let addr = addr(&app);
+    tokio::task::spawn_blocking(move || {
+        let request = b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        // The one slot, held by a connection that stays open.
+        let mut holder = TcpStream::connect(&addr).unwrap();
+        holder.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut first = [0u8; 12];
+        holder.read_exact(&mut first).unwrap();
+        assert_eq!(&first, b"HTTP/1.1 200");
+        // A second client waits in the backlog: no answer while the slot is taken.
+        let mut waiting = TcpStream::connect(&addr).unwrap();
+        waiting.write_all(request).unwrap();
+        waiting
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 1];
+        let early = waiting.read(&mut buf);
+        assert!(
+            matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut),
+            "answered while the only slot was taken: {early:?}"
+        );
+        // Once the slot frees, it is served.
+        drop(holder);
+        let (response, _) = read_until_closed(&mut waiting, Duration::from_secs(10));
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    })
+    .await
+    .unwrap();
+}
+
+backend_fns!(
+    a_half_sent_request_line_is_cut_off,
+    a_request_slower_than_the_timeout_gets_408,
+    open_connections_are_capped,
+);
+
+/// A panic in a handler, behind the real edge layers, is a JSON 500 with a
+/// request id, and the server keeps serving.
+#[tokio::test]
+async fn a_panic_becomes_a_json_500() {
+    use axum::routing::get;
+    let routes = axum::Router::new()
+        .route("/panic", get(|| async { panic!("boom") as &'static str }))
+        .route("/fine", get(|| async { "fine" }));
+    let router = latchkey::http::edge_layers(routes, latchkey::http::AccessLog(None));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = latchkey::http::server::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(5),
+        max_connections: 16,
+    };
+    tokio::spawn(latchkey::http::server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("http://{addr}/panic"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("x-request-id"));
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, serde_json::json!({"error": "Internal server error"}));
+    let fine = client
+        .get(format!("http://{addr}/fine"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), reqwest::StatusCode::OK);
+}
