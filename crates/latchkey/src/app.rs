@@ -23,7 +23,7 @@ const BOOTSTRAP_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(365);
 
 /// Connects and brings the schema up to date.
 pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Store> {
-    let store = Store::connect(&db.url.0, db.max_connections).await?;
+    let store = Store::connect(&db.url.0, db.store_options()).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -108,7 +108,7 @@ pub async fn start(
         tokio::spawn(metrics_upkeep(metrics.clone())),
     ];
     let http = &settings.http;
-    let router = http::router(
+    let app = http::app(
         services,
         metrics.clone(),
         HttpConfig {
@@ -144,7 +144,7 @@ pub async fn start(
     });
     let dev_github = fake.as_ref().map(FakeGithub::url);
     let task = tokio::spawn(async move {
-        let served = server::serve(listener, router, limits, signalled(stopped)).await;
+        let served = server::serve(listener, app, limits, signalled(stopped)).await;
         if let Some(task) = metrics_task {
             let _ = task.await;
         }

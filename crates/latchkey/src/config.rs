@@ -24,6 +24,10 @@ pub struct DatabaseArgs {
     /// Upper bound on pooled database connections.
     #[arg(long, env = "LATCHKEY_DATABASE_MAX_CONNECTIONS")]
     pub database_max_connections: Option<u32>,
+    /// SQLite only: WAL pages written before a checkpoint (SQLite's
+    /// wal_autocheckpoint). Lower trades write throughput for a lower p99.
+    #[arg(long, env = "LATCHKEY_SQLITE_CHECKPOINT_PAGES")]
+    pub sqlite_checkpoint_pages: Option<u32>,
 }
 
 /// Options of `latchkey serve`.
@@ -161,6 +165,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub database_url: Option<String>,
     pub database_max_connections: Option<u32>,
+    pub sqlite_checkpoint_pages: Option<u32>,
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Option<String>,
     pub token_cache_ttl_secs: Option<u64>,
@@ -214,6 +219,7 @@ impl fmt::Debug for DatabaseUrl {
 pub struct DatabaseSettings {
     pub url: DatabaseUrl,
     pub max_connections: u32,
+    pub sqlite_checkpoint_pages: u32,
 }
 
 impl DatabaseSettings {
@@ -229,6 +235,18 @@ impl DatabaseSettings {
                 .or(file.database_max_connections)
                 .unwrap_or(16)
                 .max(1),
+            sqlite_checkpoint_pages: args
+                .sqlite_checkpoint_pages
+                .or(file.sqlite_checkpoint_pages)
+                .unwrap_or(1000)
+                .max(1),
+        }
+    }
+
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            max_connections: self.max_connections,
+            sqlite_checkpoint_pages: self.sqlite_checkpoint_pages,
         }
     }
 }
@@ -495,7 +513,7 @@ impl Settings {
         let args = ServeArgs {
             database: DatabaseArgs {
                 database_url: Some(url.to_owned()),
-                database_max_connections: None,
+                ..DatabaseArgs::default()
             },
             ..ServeArgs::default()
         };

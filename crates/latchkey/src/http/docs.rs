@@ -5,7 +5,6 @@ use askama::Template;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
-use std::sync::Arc;
 
 /// The rendered document and page, built once at start-up.
 pub struct Docs {
@@ -25,7 +24,7 @@ impl Docs {
         }
     }
 
-    pub fn json_response(self: &Arc<Self>) -> Response {
+    pub fn json_response(&self) -> Response {
         (
             [(header::CONTENT_TYPE, "application/json")],
             self.json.clone(),
@@ -33,7 +32,7 @@ impl Docs {
             .into_response()
     }
 
-    pub fn html_response(self: &Arc<Self>) -> Response {
+    pub fn html_response(&self) -> Response {
         Html(self.html.clone()).into_response()
     }
 }

@@ -17,6 +17,14 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// What went wrong inside, riding on the response to the edge, which logs
+/// it with the request's id. The client sees only the generic body.
+#[derive(Clone, Debug)]
+pub enum ErrorNote {
+    Internal(String),
+    External(String),
+}
+
 /// Every way an HTTP request can fail, mapped to a status and body in one place.
 #[derive(Debug)]
 pub enum ApiError {
@@ -141,8 +149,9 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("5"),
             ),
             ApiError::External(msg) => {
-                tracing::warn!(error = %msg, "external service call failed");
-                error(StatusCode::INTERNAL_SERVER_ERROR, &msg)
+                let mut response = error(StatusCode::INTERNAL_SERVER_ERROR, &msg);
+                response.extensions_mut().insert(ErrorNote::External(msg));
+                response
             }
             ApiError::Forbidden(msg) => error(StatusCode::FORBIDDEN, msg),
             ApiError::NotFound(msg) => error(StatusCode::NOT_FOUND, msg),
@@ -159,8 +168,12 @@ impl IntoResponse for ApiError {
                 error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
             }
             ApiError::Internal(err) => {
-                tracing::error!(error = %err, "request failed");
-                error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+                let mut response =
+                    error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+                response
+                    .extensions_mut()
+                    .insert(ErrorNote::Internal(err.to_string()));
+                response
             }
         }
     }

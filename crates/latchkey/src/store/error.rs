@@ -8,6 +8,12 @@ pub enum StoreError {
     MissingReference,
     #[error("{0}")]
     File(String),
+    /// The store was closed while a write waited.
+    #[error("the database is closed")]
+    Closed,
+    /// A grouped write failed as a whole.
+    #[error("database error: {0}")]
+    Batch(String),
     #[error("database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("stored row is invalid: {0}")]
@@ -24,6 +30,22 @@ impl From<sqlx::Error> for StoreError {
             Some(db) if db.is_unique_violation() => StoreError::Conflict,
             Some(db) if db.is_foreign_key_violation() => StoreError::MissingReference,
             _ => StoreError::Database(err),
+        }
+    }
+}
+
+impl StoreError {
+    /// The same failure for another waiter of a batch; database details are
+    /// summarised, since `sqlx::Error` cannot be cloned.
+    pub fn clone_kind(&self) -> StoreError {
+        match self {
+            StoreError::Conflict => StoreError::Conflict,
+            StoreError::MissingReference => StoreError::MissingReference,
+            StoreError::Closed => StoreError::Closed,
+            StoreError::UnsupportedUrl => StoreError::UnsupportedUrl,
+            StoreError::Corrupt(col) => StoreError::Corrupt(col),
+            StoreError::File(what) => StoreError::File(what.clone()),
+            other => StoreError::Batch(other.to_string()),
         }
     }
 }

@@ -9,6 +9,7 @@ mod identities;
 mod plans;
 mod rows;
 mod server_keys;
+mod token_writer;
 mod tokens;
 mod web_logins;
 
@@ -46,6 +47,26 @@ impl Backend {
     }
 }
 
+/// How to connect.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreOptions {
+    /// Upper bound on pooled connections (SQLite: readers; it has one writer).
+    pub max_connections: u32,
+    /// SQLite: WAL pages before the committing writer checkpoints (SQLite's
+    /// `wal_autocheckpoint`). Fewer: shorter, more frequent pauses (a lower
+    /// p99 of writes, less throughput); more: the reverse. See the README.
+    pub sqlite_checkpoint_pages: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            sqlite_checkpoint_pages: 1000,
+        }
+    }
+}
+
 /// A handle on the database; cheap to clone (the pools are shared).
 ///
 /// Reads go to `pool`, writes to `writer`. On SQLite the writer is a single
@@ -58,46 +79,48 @@ pub struct Store {
     pool: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    tokens: token_writer::TokenWriter,
 }
 
 impl Store {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let StoreOptions {
+            max_connections,
+            sqlite_checkpoint_pages: pages,
+        } = options;
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         match backend {
             Backend::Postgres => {
-                let pool = pool_options(backend, max_connections, false)
+                let pool = pool_options(backend, max_connections, false, pages)
                     .connect(url)
                     .await?;
-                Ok(Self {
-                    writer: pool.clone(),
-                    pool,
-                    backend,
-                })
+                Ok(Self::new(pool.clone(), pool, backend))
             }
             Backend::Sqlite if url.contains(":memory:") => {
                 // Every connection to :memory: is its own database: one only.
-                let pool = pool_options(backend, 1, false).connect(url).await?;
-                Ok(Self {
-                    writer: pool.clone(),
-                    pool,
-                    backend,
-                })
+                let pool = pool_options(backend, 1, false, pages).connect(url).await?;
+                Ok(Self::new(pool.clone(), pool, backend))
             }
             Backend::Sqlite => {
                 create_private_sqlite_file(url)?;
                 let url = sqlite_url_creating_file(url);
                 // The writer first: it creates the file and switches it to WAL.
-                let writer = pool_options(backend, 1, false).connect(&url).await?;
-                let pool = pool_options(backend, max_connections, true)
+                let writer = pool_options(backend, 1, false, pages).connect(&url).await?;
+                let pool = pool_options(backend, max_connections, true, pages)
                     .connect(&url)
                     .await?;
-                Ok(Self {
-                    pool,
-                    writer,
-                    backend,
-                })
+                Ok(Self::new(pool, writer, backend))
             }
+        }
+    }
+
+    fn new(pool: AnyPool, writer: AnyPool, backend: Backend) -> Self {
+        Self {
+            tokens: token_writer::TokenWriter::start(writer.clone()),
+            pool,
+            writer,
+            backend,
         }
     }
 
@@ -146,7 +169,12 @@ impl Store {
     }
 }
 
-fn pool_options(backend: Backend, max_connections: u32, read_only: bool) -> AnyPoolOptions {
+fn pool_options(
+    backend: Backend,
+    max_connections: u32,
+    read_only: bool,
+    checkpoint_pages: u32,
+) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(10))
@@ -155,11 +183,16 @@ fn pool_options(backend: Backend, max_connections: u32, read_only: bool) -> AnyP
                 if backend == Backend::Sqlite {
                     // WAL lets readers proceed during a write; NORMAL is durable
                     // under WAL against a process crash, and loses at most the
-                    // last commits on power loss (see the README).
+                    // last commits on power loss (see the README). Checkpoints
+                    // stay SQLite's own, on the writer: run from another
+                    // connection under a steady write load they never catch
+                    // up, and the WAL grows without end.
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    let pages = format!("PRAGMA wal_autocheckpoint = {checkpoint_pages}");
+                    conn.execute(pages.as_str()).await?;
                     if read_only {
                         conn.execute("PRAGMA query_only = ON").await?;
                     }

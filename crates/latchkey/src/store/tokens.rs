@@ -38,9 +38,10 @@ pub(super) async fn insert_token<'e>(
 }
 
 impl Store {
+    /// Committed when this returns; concurrent inserts share a commit.
     /// [`StoreError::MissingReference`] when the account is gone.
     pub async fn insert_token(&self, token: &Token, hash: &SecretHash) -> Result<(), StoreError> {
-        insert_token(&self.writer, token, hash).await
+        self.tokens.insert(token, hash).await
     }
 
     pub async fn list_tokens(&self, account: AccountId) -> Result<Vec<Token>, StoreError> {

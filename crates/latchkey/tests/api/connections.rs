@@ -123,7 +123,13 @@ async fn a_panic_becomes_a_json_500() {
     let routes = axum::Router::new()
         .route("/panic", get(|| async { panic!("boom") as &'static str }))
         .route("/fine", get(|| async { "fine" }));
-    let router = latchkey::http::edge_layers(routes, latchkey::http::AccessLog(None));
+    let app = latchkey::http::edge(
+        routes,
+        latchkey::http::EdgeConfig {
+            access_log: latchkey::http::AccessLog(None),
+            request_timeout: None,
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let limits = latchkey::http::server::ConnectionLimits {
@@ -132,7 +138,7 @@ async fn a_panic_becomes_a_json_500() {
     };
     tokio::spawn(latchkey::http::server::serve(
         listener,
-        router,
+        app,
         limits,
         std::future::pending(),
     ));

@@ -35,9 +35,12 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
     .await;
     assert_eq!(app.number("SELECT COUNT(*) FROM tokens").await, 4);
 
-    let store = latchkey::store::Store::connect(&app.settings.database.url.0, 1)
-        .await
-        .unwrap();
+    let store = latchkey::store::Store::connect(
+        &app.settings.database.url.0,
+        latchkey::store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
     let swept = latchkey::service::sweep(&store, Timestamp::now())
         .await
         .unwrap();
