@@ -127,6 +127,7 @@ pub async fn start(
     let limits = ConnectionLimits {
         header_read_timeout: http.header_read_timeout,
         max_connections: http.max_connections,
+        write_timeout: http.request_timeout,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -409,6 +409,23 @@ impl LoginSettings {
         {
             bail!("session cookie name may hold only letters, digits, '-', '_' and '.'");
         }
+        let given = |flag: Option<String>, file: &Option<String>, what: &str| match flag
+            .or_else(|| file.clone())
+        {
+            Some(v) if v.trim().is_empty() => bail!("{what} must not be empty"),
+            other => Ok(other),
+        };
+        let github_client_id = given(
+            args.github_client_id,
+            &file.github_client_id,
+            "the GitHub client id",
+        )?;
+        let github_client_secret = given(
+            args.github_client_secret,
+            &file.github_client_secret,
+            "the GitHub client secret",
+        )?;
+        let session_key = given(args.session_key, &file.session_key, "the session key")?;
         let allowed_redirects = list(args.allowed_redirects, &file.allowed_redirects);
         for prefix in &allowed_redirects {
             if !(prefix.starts_with("http://") || prefix.starts_with("https://")) {
@@ -424,13 +441,8 @@ impl LoginSettings {
                 .github_api_url
                 .or_else(|| file.github_api_url.clone())
                 .unwrap_or_else(|| "https://api.github.com".to_owned()),
-            github_client_id: args
-                .github_client_id
-                .or_else(|| file.github_client_id.clone()),
-            github_client_secret: args
-                .github_client_secret
-                .or_else(|| file.github_client_secret.clone())
-                .map(Secret),
+            github_client_id,
+            github_client_secret: github_client_secret.map(Secret),
             github_timeout: Duration::from_secs(
                 args.github_timeout_secs
                     .or(file.github_timeout_secs)
@@ -453,10 +465,7 @@ impl LoginSettings {
                 .device_max_concurrent_polls
                 .or(file.device_max_concurrent_polls)
                 .unwrap_or(64),
-            session_key: args
-                .session_key
-                .or_else(|| file.session_key.clone())
-                .map(Secret),
+            session_key: session_key.map(Secret),
             session_cookie_name: cookie,
             signup_allowed_logins: list(args.signup_allowed_logins, &file.signup_allowed_logins),
             signup_allowed_emails: list(args.signup_allowed_emails, &file.signup_allowed_emails),

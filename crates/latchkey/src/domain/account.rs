@@ -48,6 +48,12 @@ pub struct AccountData {
     pub name: String,
     #[schema(max_length = 254)]
     pub email: Email,
+    /// Admins only: whether the email is confirmed to belong to the account's
+    /// owner. Defaults to true when an admin sets a new email; an email the
+    /// account sets itself is unverified. A first GitHub login is linked to
+    /// an existing account only through a verified email.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
 }
 
 impl AccountData {

@@ -3,15 +3,30 @@ use std::fmt;
 use utoipa::ToSchema;
 
 /// An email address, trimmed and lower-cased so that uniqueness ignores case.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-#[schema(value_type = String, format = "email")]
 pub struct Email(String);
+
+impl utoipa::PartialSchema for Email {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            .max_length(Some(254))
+            .description(Some(
+                "An email address, at most 254 characters, compared ignoring case.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Email {}
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let s = raw.trim();
-        if s.is_empty() || s.len() > 254 {
+        if s.is_empty() || s.chars().count() > 254 {
             return Err("email must be between 1 and 254 characters");
         }
         let (local, domain) = s.rsplit_once('@').ok_or("email must contain '@'")?;

@@ -93,7 +93,8 @@ async fn get_account(
     security(("Token" = []), ("Cookie" = [])),
     responses((status = 200, body = Account),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
         (status = 500, body = ErrorBody)))]
 async fn update_account(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! What every request passes first, as one hand-written tower service around
 //! the whole router: its request id, the whole-request timeout, panics turned
-//! into a JSON 500, the body limit, and the log lines (errors always, the
-//! access log when configured).
+//! into a JSON 500, the body limit, the request metrics, and the log lines
+//! (errors always, the access log when configured).
 //!
 //! One service instead of a stack of `from_fn` layers on the router, because
 //! `Router::layer` wraps every route and axum then clones and boxes each of
@@ -15,8 +15,9 @@
 
 use super::error::{ApiError, ErrorNote};
 use super::github_login::DEVICE_COMPLETE_PATHS;
+use crate::metrics::Metrics;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
@@ -24,7 +25,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower::{Layer, Service, ServiceExt};
@@ -50,12 +51,27 @@ impl AccessLog {
 }
 
 /// How the edge treats requests.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct EdgeConfig {
     pub access_log: AccessLog,
-    /// Bound on a whole request, except the device completion, which waits
-    /// for a person up to its own bound. `None`: unbounded.
+    /// Bound on a whole request. The device completion waits for a person up
+    /// to its own bound, so for it this bounds reading the body only.
+    /// `None`: unbounded.
     pub request_timeout: Option<Duration>,
+    /// Where request counts and latencies go, if anywhere.
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+/// Filled by the router's route layer with the matched route template, so
+/// the edge can label the request's metrics whatever happens to its future
+/// (an answer, a timeout or a panic).
+#[derive(Clone, Default)]
+pub struct RouteSlot(Arc<OnceLock<MatchedPath>>);
+
+impl RouteSlot {
+    pub fn fill(&self, route: &MatchedPath) {
+        let _ = self.0.set(route.clone());
+    }
 }
 
 /// Wraps `routes` (usually the whole router) in the edge.
@@ -119,14 +135,11 @@ where
                 id
             }
         };
-        req.extensions_mut()
-            .insert(DefaultBodyLimit::max(BODY_LIMIT));
+        let route = RouteSlot::default();
+        req.extensions_mut().insert(route.clone());
         let method = req.method().clone();
         let uri = req.uri().clone();
-        let timeout = match DEVICE_COMPLETE_PATHS.contains(&uri.path()) {
-            true => None,
-            false => self.config.request_timeout,
-        };
+        let waits_for_a_person = DEVICE_COMPLETE_PATHS.contains(&uri.path());
         // A span costs a formatted allocation per request, so it is on only
         // when debug logging is; errors and the access log name the request
         // themselves.
@@ -136,40 +149,81 @@ where
             method = %method,
             path = %uri.path(),
         );
-        let handled = self.inner.clone().oneshot(req).instrument(span);
-        let access_log = self.config.access_log;
+        let inner = self.inner.clone();
+        let config = self.config.clone();
         Box::pin(async move {
-            let mut handled = std::pin::pin!(handled);
-            let caught = std::future::poll_fn(|cx| {
-                match std::panic::catch_unwind(AssertUnwindSafe(|| handled.as_mut().poll(cx))) {
-                    Ok(Poll::Pending) => Poll::Pending,
-                    Ok(Poll::Ready(Ok(response))) => Poll::Ready(response),
-                    Ok(Poll::Ready(Err(never))) => match never {},
-                    Err(panic) => Poll::Ready(panicked(panic)),
-                }
-            });
-            let mut response = match timeout {
-                None => caught.await,
-                Some(limit) => tokio::time::timeout(limit, caught)
-                    .await
-                    .unwrap_or_else(|_| ApiError::RequestTimeout.into_response()),
+            let req = match (waits_for_a_person, config.request_timeout) {
+                (true, Some(limit)) => match read_body_within(req, limit).await {
+                    Ok(req) => Ok(req),
+                    Err(refused) => Err(refused),
+                },
+                _ => Ok(req),
             };
+            let timeout = match waits_for_a_person {
+                true => None,
+                false => config.request_timeout,
+            };
+            let mut response = match req {
+                Err(refused) => refused,
+                Ok(req) => handle(inner.oneshot(req).instrument(span), timeout).await,
+            };
+            let status = response.status().as_u16();
+            let elapsed = started.elapsed();
+            if let Some(metrics) = &config.metrics {
+                let route = route.0.get().map_or("unmatched", MatchedPath::as_str);
+                metrics.request(&method, route, status, elapsed);
+            }
             let line = Line {
                 id: &id,
                 method: &method,
                 uri: &uri,
-                status: response.status().as_u16(),
-                micros: started.elapsed().as_micros() as u64,
+                status,
+                micros: elapsed.as_micros() as u64,
             };
             if let Some(note) = response.extensions_mut().remove::<ErrorNote>() {
                 line.error(&note);
             }
-            if let Some(level) = access_log.0 {
+            if let Some(level) = config.access_log.0 {
                 line.access(level);
             }
             response.headers_mut().insert(REQUEST_ID, id);
             Ok(response)
         })
+    }
+}
+
+/// Runs the handler, turning a panic into a JSON 500 and, with a `timeout`,
+/// a slow request into a 408.
+async fn handle<F>(handled: F, timeout: Option<Duration>) -> Response
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    let mut handled = std::pin::pin!(handled);
+    let caught = std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handled.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(Ok(response))) => Poll::Ready(response),
+            Ok(Poll::Ready(Err(never))) => match never {},
+            Err(panic) => Poll::Ready(panicked(panic)),
+        }
+    });
+    match timeout {
+        None => caught.await,
+        Some(limit) => tokio::time::timeout(limit, caught)
+            .await
+            .unwrap_or_else(|_| ApiError::RequestTimeout.into_response()),
+    }
+}
+
+/// Reads the whole body first, within `limit`: a request that may then wait
+/// minutes for a person must not also hold its connection with a body that
+/// never finishes arriving.
+async fn read_body_within(req: Request<Body>, limit: Duration) -> Result<Request<Body>, Response> {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(limit, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Err(_)) => Err(ApiError::PayloadTooLarge.into_response()),
+        Err(_) => Err(ApiError::RequestTimeout.into_response()),
     }
 }
 

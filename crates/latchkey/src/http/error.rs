@@ -66,6 +66,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::LoginFailed(msg) => ApiError::LoginFailed(msg),
             ServiceError::LoginPending => ApiError::LoginPending,
             ServiceError::Busy => ApiError::Busy,
+            ServiceError::TooManyFromClient => ApiError::TooManyRequests { retry_after: 5 },
             err @ ServiceError::External(_) => ApiError::External(err.to_string()),
             ServiceError::Internal(err) => ApiError::Internal(Box::new(err)),
         }

@@ -3,15 +3,18 @@
 
 use super::error::{ApiError, ErrorBody, ErrorsBody};
 use super::extract::{Json, Query};
+use super::rate_limit;
 use super::{ApiResult, AppState, Empty};
 use crate::domain::{Timestamp, UnsafeToken};
 use crate::service::WebPoll;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -150,13 +153,16 @@ async fn device_start(State(state): State<AppState>) -> ApiResult<OAuth2Data> {
         (status = 500, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn device_complete(
     State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(encoded_session): Json<String>,
 ) -> ApiResult<UnsafeToken> {
+    let client = rate_limit::client_of(Some(&peer), &headers, &state.proxies);
     Ok(Json(
         state
             .services
             .device_flow
-            .complete(&encoded_session)
+            .complete(&encoded_session, client)
             .await?,
     ))
 }

@@ -16,19 +16,20 @@ mod rate_limit;
 pub mod server;
 mod session_cookie;
 mod tokens;
+mod write_deadline;
 
 use crate::metrics::Metrics;
 use crate::service::Services;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use error::ApiError;
 use serde::Serialize;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::Service;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -56,6 +57,7 @@ pub struct Shared {
     cookie: CookieConfig,
     metrics: Arc<Metrics>,
     docs: docs::Docs,
+    proxies: TrustedProxies,
 }
 
 impl std::ops::Deref for AppState {
@@ -130,6 +132,7 @@ pub fn app(
     let edge_config = EdgeConfig {
         access_log: config.access_log,
         request_timeout: Some(config.request_timeout),
+        metrics: Some(metrics.clone()),
     };
     edge(router(services, metrics, config), edge_config)
 }
@@ -154,6 +157,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Rout
         cookie: config.cookie,
         metrics: metrics.clone(),
         docs: docs::Docs::new(&openapi),
+        proxies: config.trusted_proxies.clone(),
     }));
     let mut routes = api
         .route(
@@ -168,7 +172,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Rout
         routes = routes.route("/metrics", get(ops::metrics));
     }
     routes
-        .route_layer(metrics::TrackLayer(metrics))
+        .route_layer(metrics::TrackLayer)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(not_found)
         .with_state(state)
@@ -199,14 +203,6 @@ fn spawn_limiter_cleanup(limiter: &Arc<rate_limit::LoginLimiter>) {
     });
 }
 
-async fn not_found(State(state): State<AppState>, req: Request) -> Response {
-    let start = Instant::now();
-    let response = ApiError::NotFound("Not found").into_response();
-    state.metrics.request(
-        req.method(),
-        "unmatched",
-        response.status().as_u16(),
-        start.elapsed(),
-    );
-    response
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Not found")
 }

@@ -42,13 +42,19 @@ impl LoginLimiter {
 }
 
 pub async fn limit(State(limiter): State<Arc<LoginLimiter>>, req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let client = limiter.proxies.client_key(peer, req.headers());
+    let client = client_of(req.extensions().get(), req.headers(), &limiter.proxies);
     match limiter.check(client) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => ApiError::TooManyRequests { retry_after }.into_response(),
     }
+}
+
+/// The client a request counts for, as the limits see it.
+pub fn client_of(
+    req_peer: Option<&ConnectInfo<SocketAddr>>,
+    headers: &axum::http::HeaderMap,
+    proxies: &TrustedProxies,
+) -> IpAddr {
+    let peer = req_peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    proxies.client_key(peer, headers)
 }

@@ -1,8 +1,10 @@
 //! The accept loop. `axum::serve` runs hyper without a timer, so a client
 //! that sends half a request line would hold its connection forever; here
-//! hyper gets a timer and a header-read timeout, open connections are capped,
-//! and shutdown lets in-flight requests finish.
+//! hyper gets a timer and a header-read timeout, writes to a client that
+//! stopped reading time out, open connections are capped, and shutdown lets
+//! in-flight requests finish.
 
+use super::write_deadline::WriteDeadline;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
@@ -26,6 +28,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Open connections at once; further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// How long a write may wait for a client that does not read.
+    pub write_timeout: Duration,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for the
@@ -73,7 +77,8 @@ where
             req.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(req.map(Body::new))
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             // Errors here are the client's (reset, timeout, bad request line).
             let _ = connection.await;

@@ -56,6 +56,7 @@ impl AccountService {
             return Err(ServiceError::Forbidden("Only admins can create accounts"));
         }
         check(&data)?;
+        let verified = data.email_verified.unwrap_or(true);
         let account = Account {
             id: AccountId::generate(),
             name: data.name.trim().to_owned(),
@@ -64,7 +65,7 @@ impl AccountService {
         };
         match self
             .store
-            .insert_account(&account, Role::User, true, Timestamp::now())
+            .insert_account(&account, Role::User, verified, Timestamp::now())
             .await
         {
             Ok(()) => Ok(account),
@@ -86,14 +87,23 @@ impl AccountService {
         // Only admin-set emails are verified, and only verified ones are
         // unique in the database; a user may still not pick an address that
         // another account shows.
-        let verified = caller.is_admin();
-        if !verified {
+        let by_admin = caller.is_admin();
+        if !by_admin {
+            if data.email_verified.is_some() {
+                return Err(ServiceError::Forbidden(
+                    "Only admins can say whether an email is verified",
+                ));
+            }
             let holders = self.store.find_accounts(Some(&data.email)).await?;
             if holders.iter().any(|r| r.account.id != id) {
                 return Err(ServiceError::EMAIL_TAKEN);
             }
         }
-        match self.store.update_account(id, &data, verified).await {
+        match self
+            .store
+            .update_account(id, &data, by_admin, data.email_verified)
+            .await
+        {
             Ok(Some(account)) => Ok(account),
             Ok(None) => Err(ServiceError::ACCOUNT_NOT_FOUND),
             Err(StoreError::Conflict) => Err(ServiceError::EMAIL_TAKEN),

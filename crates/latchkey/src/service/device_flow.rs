@@ -1,3 +1,4 @@
+use super::client_slots::ClientSlots;
 use super::{GithubLogin, ServiceError};
 use crate::crypto::{self, ServerKey};
 use crate::domain::{Timestamp, UnsafeToken};
@@ -5,6 +6,7 @@ use crate::github::{GithubClient, TokenPoll};
 use crate::store::{DevicePace, Store};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -43,7 +45,14 @@ pub struct DeviceFlow {
     /// How long past `max_wait` a lease outlives a node that died holding it.
     lease_margin: Duration,
     polls: Arc<Semaphore>,
+    /// Each completion waits minutes for a person and holds one of the
+    /// node's polling slots, so one client with many sessions could otherwise
+    /// take them all.
+    per_client: Arc<ClientSlots>,
 }
+
+/// Device completions one client may have waiting at once, per node.
+const COMPLETIONS_PER_CLIENT: usize = 4;
 
 /// The interval after a `slow_down`: RFC 8628 adds 5 s for this and every
 /// later poll; GitHub also names the new interval, and the longer one wins.
@@ -71,6 +80,7 @@ impl DeviceFlow {
             max_wait,
             lease_margin,
             polls: Arc::new(Semaphore::new(max_concurrent_polls.max(1))),
+            per_client: Arc::new(ClientSlots::new(COMPLETIONS_PER_CLIENT)),
         }
     }
 
@@ -98,7 +108,12 @@ impl DeviceFlow {
     /// a lease in the database, taken with one conditional upsert. The pace
     /// GitHub set (interval, next allowed poll) is kept there too, so a
     /// client that calls again at once still polls GitHub no faster than asked.
-    pub async fn complete(&self, encoded_session: &str) -> Result<UnsafeToken, ServiceError> {
+    /// `client` is who asks, as the rate limits key it.
+    pub async fn complete(
+        &self,
+        encoded_session: &str,
+        client: IpAddr,
+    ) -> Result<UnsafeToken, ServiceError> {
         let session: Session = self
             .key
             .open(SEAL_PURPOSE, encoded_session)
@@ -125,17 +140,20 @@ impl DeviceFlow {
                 "This device login is already being completed by another request; \
                  wait for that one to answer",
             ))?;
-        let outcome = match self.polls.try_acquire() {
-            Ok(_permit) => {
-                self.poll(&session, expires, &code_hash, &holder, pace)
+        let lease = Lease {
+            store: self.store.clone(),
+            code_hash,
+            holder,
+        };
+        let outcome = match (self.per_client.take(client), self.polls.try_acquire()) {
+            (None, _) => Err(ServiceError::TooManyFromClient),
+            (_, Err(_)) => Err(ServiceError::Busy),
+            (Some(_slot), Ok(_permit)) => {
+                self.poll(&session, expires, &lease.code_hash, &lease.holder, pace)
                     .await
             }
-            Err(_) => Err(ServiceError::Busy),
         };
-        if let Err(err) = self.store.release_device_poll(&code_hash, &holder).await {
-            // The lease then lapses by itself at its deadline.
-            tracing::warn!(error = %err, "releasing a device-flow lease failed");
-        }
+        lease.release().await;
         outcome
     }
 
@@ -179,6 +197,45 @@ impl DeviceFlow {
                 }
             }
         }
+    }
+}
+
+/// A held device-code lease. Dropping it releases it, also when the request
+/// is abandoned mid-wait (the client hung up): otherwise the session would
+/// answer 409 until the lease lapsed minutes later.
+struct Lease {
+    store: Store,
+    code_hash: [u8; 32],
+    holder: String,
+}
+
+impl Lease {
+    /// Releases before the answer goes out, so the client's next call finds
+    /// the lease free.
+    async fn release(mut self) {
+        let holder = std::mem::take(&mut self.holder);
+        release(&self.store, &self.code_hash, &holder).await;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.holder.is_empty() {
+            return;
+        }
+        let (store, code_hash, holder) = (
+            self.store.clone(),
+            self.code_hash,
+            std::mem::take(&mut self.holder),
+        );
+        tokio::spawn(async move { release(&store, &code_hash, &holder).await });
+    }
+}
+
+async fn release(store: &Store, code_hash: &[u8; 32], holder: &str) {
+    if let Err(err) = store.release_device_poll(code_hash, holder).await {
+        // The lease then lapses by itself at its deadline.
+        tracing::warn!(error = %err, "releasing a device-flow lease failed");
     }
 }
 

@@ -20,6 +20,9 @@ pub enum ServiceError {
     /// Too many device-flow polls are in flight on this node.
     #[error("busy")]
     Busy,
+    /// This client already has as many requests waiting as it may.
+    #[error("too many requests from this client")]
+    TooManyFromClient,
     #[error("invalid request: {}", .0.join("; "))]
     Invalid(Vec<String>),
     #[error("{0}")]

@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod bootstrap;
 mod caller;
+mod client_slots;
 mod device_flow;
 mod error;
 mod github_login;

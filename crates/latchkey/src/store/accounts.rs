@@ -95,8 +95,10 @@ impl Store {
     ) -> Result<Vec<AccountRecord>, StoreError> {
         let rows = match email {
             Some(email) => {
+                // The verified owner first, then unverified claims.
                 let sql = format!(
-                    "SELECT {COLUMNS} FROM accounts WHERE email = $1 ORDER BY created_at, id"
+                    "SELECT {COLUMNS} FROM accounts WHERE email = $1 \
+                     ORDER BY email_verified DESC, created_at, id"
                 );
                 sqlx::query(&sql)
                     .bind(email.as_str())
@@ -111,26 +113,29 @@ impl Store {
         rows.iter().map(record).collect()
     }
 
-    /// Changes name and email. `verified` (an admin's change) marks the email
-    /// verified; otherwise a changed email loses the mark and an unchanged one
-    /// keeps it. Conflict: a verified email is taken.
+    /// Changes name and email. The email's flag: `explicit` if given (an
+    /// admin's say); else an unchanged email keeps it, and a changed one is
+    /// verified if an admin (`by_admin`) changed it, unverified otherwise.
+    /// Conflict: a verified email is taken.
     pub async fn update_account(
         &self,
         id: AccountId,
         data: &AccountData,
-        verified: bool,
+        by_admin: bool,
+        explicit: Option<bool>,
     ) -> Result<Option<Account>, StoreError> {
         // SET expressions see the row as it was, so `email = $2` compares
         // against the old address.
         let sql = format!(
-            "UPDATE accounts SET name = $1, email = $2, \
-             email_verified = CASE WHEN $3 = 1 THEN 1 WHEN email = $2 THEN email_verified ELSE 0 END \
-             WHERE id = $4 RETURNING {COLUMNS}"
+            "UPDATE accounts SET name = $1, email = $2, email_verified = CASE \
+             WHEN $3 >= 0 THEN $3 WHEN email = $2 THEN email_verified WHEN $4 = 1 THEN 1 ELSE 0 END \
+             WHERE id = $5 RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(data.name.trim())
             .bind(data.email.as_str())
-            .bind(i64::from(verified))
+            .bind(explicit.map_or(-1, i64::from))
+            .bind(i64::from(by_admin))
             .bind(id.to_string())
             .fetch_optional(&self.writer)
             .await?;

@@ -52,6 +52,11 @@ impl TokenWriter {
 async fn run(pool: AnyPool, mut inbox: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A caller that has gone (its request was abandoned) gets no row.
+        batch.retain(|pending| !pending.reply.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         match insert_all(&pool, &batch).await {
             Ok(()) => {
                 for pending in batch.drain(..) {
@@ -59,8 +64,9 @@ async fn run(pool: AnyPool, mut inbox: mpsc::Receiver<Pending>) {
                 }
             }
             // One bad row (its account was just deleted) fails the whole
-            // statement: find out which, one by one.
-            Err(_) if batch.len() > 1 => {
+            // statement: find out which, one by one. Any other failure (the
+            // database is down) is everyone's, and is not retried 64 times.
+            Err(StoreError::MissingReference | StoreError::Conflict) if batch.len() > 1 => {
                 for pending in batch.drain(..) {
                     let outcome = insert_token(&pool, &pending.token, &pending.hash).await;
                     let _ = pending.reply.send(outcome);

@@ -271,28 +271,47 @@ async fn only_admin_set_emails_are_verified(app: TestApp) {
     let flag_sql = format!("SELECT email_verified FROM accounts WHERE id = '{id}'");
     let path = format!("/v1/accounts/{id}");
     assert_eq!(app.number(&flag_sql).await, 1, "an admin set it");
-    let renamed = json!({"name": "Wesley", "email": "wes@example.com"});
-    let moved = json!({"name": "Wesley", "email": "wes@elsewhere.example"});
+    let put = |secret: &str, body: serde_json::Value| {
+        let (path, secret) = (path.clone(), secret.to_owned());
+        let app = &app;
+        async move { app.put(&path, &secret, body).await.status() }
+    };
     // Renaming alone keeps the flag.
-    assert_eq!(
-        app.put(&path, &secret, renamed).await.status(),
-        StatusCode::OK
-    );
+    let same = json!({"name": "Wesley", "email": "wes@example.com"});
+    assert_eq!(put(&secret, same).await, StatusCode::OK);
     assert_eq!(app.number(&flag_sql).await, 1);
-    assert_eq!(
-        app.put(&path, &secret, moved.clone()).await.status(),
-        StatusCode::OK
-    );
+    let moved = json!({"name": "Wesley", "email": "wes@elsewhere.example"});
+    assert_eq!(put(&secret, moved.clone()).await, StatusCode::OK);
     assert_eq!(
         app.number(&flag_sql).await,
         0,
         "the account chose it itself"
     );
+    // An admin editing the account without touching the email confirms nothing.
+    let renamed = json!({"name": "Wes S.", "email": "wes@elsewhere.example"});
+    assert_eq!(put(&app.admin_secret, renamed).await, StatusCode::OK);
     assert_eq!(
-        app.put(&path, &app.admin_secret, moved).await.status(),
-        StatusCode::OK
+        app.number(&flag_sql).await,
+        0,
+        "a rename is no confirmation"
     );
+    // Only saying so does.
+    let confirmed =
+        json!({"name": "Wes S.", "email": "wes@elsewhere.example", "emailVerified": true});
+    assert_eq!(put(&app.admin_secret, confirmed).await, StatusCode::OK);
     assert_eq!(app.number(&flag_sql).await, 1, "an admin confirmed it");
+    // An admin setting a new address verifies it unless told otherwise.
+    let unconfirmed = json!({"name": "Wes", "email": "wes@third.example", "emailVerified": false});
+    assert_eq!(put(&app.admin_secret, unconfirmed).await, StatusCode::OK);
+    assert_eq!(app.number(&flag_sql).await, 0);
+    // Nobody else may claim verification.
+    let claimed = json!({"name": "Wes", "email": "wes@third.example", "emailVerified": true});
+    assert_error(
+        app.put(&path, &secret, claimed).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(app.number(&flag_sql).await, 0);
     // A user may not pick an address another account shows, verified or not.
     app.create_user("Xena", "xena@example.com").await;
     assert_error(

@@ -109,10 +109,67 @@ async fn open_connections_are_capped(backend: Backend) {
     .unwrap();
 }
 
+async fn a_device_completion_with_a_slow_body_gets_408(backend: Backend) {
+    // The completion may wait minutes for a person, but its body must arrive
+    // within the request timeout like any other.
+    let app = TestApp::spawn_with(backend, |s| {
+        s.http.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let addr = addr(&app);
+    let (response, took) = tokio::task::spawn_blocking(move || {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.write_all(
+            b"POST /login/oauth2/device/complete HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n\"",
+        )
+        .unwrap();
+        read_until_closed(&mut conn, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+async fn a_client_that_stops_reading_is_cut_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.http.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let addr: std::net::SocketAddr = addr(&app).parse().unwrap();
+    // A tiny receive window, hundreds of pipelined requests for a large
+    // answer, and no reading: the server's writes stall.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(1024).unwrap();
+    let mut conn = socket.connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(300);
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.write_all(&request)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Now read: a closed connection ends before all 300 answers arrive.
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the connection stayed open");
+    let answers = got.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
+    assert!(answers < 300, "all {answers} answers were delivered");
+}
+
 backend_fns!(
     a_half_sent_request_line_is_cut_off,
     a_request_slower_than_the_timeout_gets_408,
     open_connections_are_capped,
+    a_device_completion_with_a_slow_body_gets_408,
+    a_client_that_stops_reading_is_cut_off,
 );
 
 /// A panic in a handler, behind the real edge layers, is a JSON 500 with a
@@ -128,6 +185,7 @@ async fn a_panic_becomes_a_json_500() {
         latchkey::http::EdgeConfig {
             access_log: latchkey::http::AccessLog(None),
             request_timeout: None,
+            metrics: None,
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -135,6 +193,7 @@ async fn a_panic_becomes_a_json_500() {
     let limits = latchkey::http::server::ConnectionLimits {
         header_read_timeout: Duration::from_secs(5),
         max_connections: 16,
+        write_timeout: Duration::from_secs(5),
     };
     tokio::spawn(latchkey::http::server::serve(
         listener,

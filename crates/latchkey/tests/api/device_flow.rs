@@ -348,7 +348,96 @@ backend_tests!(
     tampered_sessions_are_400,
 );
 
+async fn an_abandoned_completion_frees_its_lease(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.github.script(|s| s.device_pending_polls = u32::MAX);
+    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    // The client gives up while the server waits for the user.
+    let hasty = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let gave_up = hasty
+        .post(format!("{}/login/oauth2/device/complete", app.base))
+        .json(&session)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "{gave_up:?}");
+    // The server notices the hang-up and gives the lease back.
+    let mut held = 1;
+    for _ in 0..500 {
+        held = app
+            .number("SELECT COUNT(*) FROM device_polls WHERE leased_until > 0")
+            .await;
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(held, 0, "the lease is still held");
+    app.github.script(|s| s.device_pending_polls = 0);
+    let (status, body) = complete(&app, "/login/oauth2/device/complete", session).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn one_client_cannot_take_every_polling_slot(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.login.device_max_wait = Duration::from_secs(2);
+    })
+    .await;
+    app.github.script(|s| s.device_pending_polls = u32::MAX);
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(start(&app, "/login/oauth2/device/start").await["encodedSession"].clone());
+    }
+    let mut waiting = tokio::task::JoinSet::new();
+    for session in sessions.drain(..4) {
+        let (client, url) = (
+            app.client.clone(),
+            format!("{}/login/oauth2/device/complete", app.base),
+        );
+        waiting.spawn(async move {
+            client
+                .post(url)
+                .json(&session)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    eventually("four completions polling", || {
+        let codes: std::collections::BTreeSet<String> = app
+            .token_endpoint_calls()
+            .iter()
+            .filter_map(|c| {
+                c.body
+                    .split('&')
+                    .find(|kv| kv.starts_with("device_code="))
+                    .map(str::to_owned)
+            })
+            .collect();
+        codes.len() >= 4
+    })
+    .await;
+    let fifth = app
+        .request(
+            Method::POST,
+            "/login/oauth2/device/complete",
+            None,
+            Some(sessions.pop().unwrap()),
+        )
+        .await;
+    assert!(fifth.headers().contains_key("retry-after"));
+    assert_error(fifth, StatusCode::TOO_MANY_REQUESTS).await;
+    for status in waiting.join_all().await {
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    }
+}
+
 backend_fns!(
+    an_abandoned_completion_frees_its_lease,
+    one_client_cannot_take_every_polling_slot,
     pending_past_the_longest_wait_is_408,
     concurrent_completions_are_bounded,
     one_completion_per_device_code_at_a_time,

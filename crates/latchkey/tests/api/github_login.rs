@@ -317,7 +317,8 @@ async fn without_a_client_secret_only_the_device_flow_logs_in(backend: Backend) 
 }
 
 /// The review's reproduction: Mallory points her own account's email at
-/// octocat's address before octocat first logs in with GitHub.
+/// octocat's address before octocat first logs in with GitHub; an admin then
+/// edits her account (a rename) without confirming anything.
 async fn a_self_chosen_email_never_captures_a_github_login(app: TestApp) {
     let (mallory, mallory_secret) = app.user_with_token("Mallory", "mallory@example.com").await;
     let (status, changed) = json_of(
@@ -330,6 +331,16 @@ async fn a_self_chosen_email_never_captures_a_github_login(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
+    let (status, renamed) = json_of(
+        app.put(
+            &format!("/v1/accounts/{mallory}"),
+            &app.admin_secret,
+            json!({"name": "Mallory M.", "email": "octocat@example.com"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
 
     let (status, login) = login_as(&app, "octocat").await;
     assert_eq!(status, StatusCode::OK, "{login}");

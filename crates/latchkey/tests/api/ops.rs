@@ -92,6 +92,12 @@ async fn metrics_count_requests_and_validations(app: TestApp) {
         3.0,
         "{text}"
     );
+    // The 405s of invented methods on a real route are counted too.
+    assert_eq!(
+        count(r#"http_requests_total{method="OTHER",route="unmatched",status="405"}"#),
+        3.0,
+        "{text}"
+    );
     for invented in ["M1", "M2", "M3", "BREW"] {
         assert!(!text.contains(invented), "{text}");
     }

@@ -34,6 +34,19 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
     )
     .await;
     assert_eq!(app.number("SELECT COUNT(*) FROM tokens").await, 4);
+    // A device-flow lease whose session expired, and one still live.
+    let now = Timestamp::now().as_micros();
+    let blob = |b: u8| match app.settings.database.url.0.starts_with("sqlite") {
+        true => format!("x'{}'", format!("{b:02x}").repeat(32)),
+        false => format!("'\\x{}'::bytea", format!("{b:02x}").repeat(32)),
+    };
+    for (b, expires) in [(1u8, now - 1_000_000), (2, now + 600_000_000)] {
+        app.sql(&format!(
+            "INSERT INTO device_polls VALUES ({}, 'h', 0, 5, 0, {expires})",
+            blob(b)
+        ))
+        .await;
+    }
 
     let store = latchkey::store::Store::connect(
         &app.settings.database.url.0,
@@ -45,7 +58,12 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
         .await
         .unwrap();
     store.close().await;
-    assert_eq!((swept.tokens, swept.web_logins), (1, 1), "{swept:?}");
+    assert_eq!(
+        (swept.tokens, swept.web_logins, swept.device_polls),
+        (1, 1, 1),
+        "{swept:?}"
+    );
+    assert_eq!(app.number("SELECT COUNT(*) FROM device_polls").await, 1);
     // Admin's token, the user's live one and the recently expired one remain.
     assert_eq!(app.number("SELECT COUNT(*) FROM tokens").await, 3);
     assert_eq!(app.number("SELECT COUNT(*) FROM web_logins").await, 1);
