@@ -1,11 +1,12 @@
 //! Wiring: store, GitHub client, services and router, started on a listener.
 
-use crate::config::{DatabaseSettings, LoginSettings, MetricsListen, Settings};
+use crate::config::{DatabaseSettings, LoginSettings, MetricsListen, OAuthSettings, Settings};
 use crate::crypto::ServerKey;
 use crate::domain::Timestamp;
 use crate::http::server::{self, ConnectionLimits};
 use crate::http::{self, CookieConfig, HttpConfig, TrustedProxies};
 use crate::metrics::Metrics;
+use crate::service::oauth::OAuthConfig;
 use crate::service::{self, Bootstrapped, LoginConfig, Services, SignupPolicy};
 use crate::store::Store;
 use anyhow::{bail, Context};
@@ -96,6 +97,7 @@ pub async fn start(
         login_config(&settings.login, &public_url),
         metrics.clone(),
         settings.clock.clone(),
+        oauth_config(&settings.oauth, &public_url),
     )?;
     let bootstrapped = service::bootstrap(
         &store,
@@ -123,7 +125,8 @@ pub async fn start(
             access_log: http.access_log,
             metrics_route: http.metrics_listen == MetricsListen::Main,
         },
-    );
+    )
+    .map_err(anyhow::Error::msg)?;
     let limits = ConnectionLimits {
         header_read_timeout: http.header_read_timeout,
         max_connections: http.max_connections,
@@ -183,6 +186,17 @@ async fn refuse_to_overwrite_token_file(store: &Store, file: Option<&Path>) -> a
         );
     }
     Ok(())
+}
+
+fn oauth_config(oauth: &OAuthSettings, public_url: &str) -> OAuthConfig {
+    let delta = |d: Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+    OAuthConfig {
+        code_lifetime: delta(oauth.code_ttl),
+        access_token_lifetime: delta(oauth.access_token_ttl),
+        refresh_token_lifetime: delta(oauth.refresh_token_ttl),
+        refresh_grace: delta(oauth.refresh_grace),
+        ..OAuthConfig::with_issuer(public_url)
+    }
 }
 
 fn login_config(login: &LoginSettings, public_url: &str) -> LoginConfig {

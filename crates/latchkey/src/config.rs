@@ -54,6 +54,8 @@ pub struct ServeArgs {
     pub login: LoginArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
     /// Offline dev mode: run a fake GitHub in-process (loopback only).
     #[arg(long, env = "LATCHKEY_DEV")]
     pub dev: bool,
@@ -88,6 +90,23 @@ pub struct HttpArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+}
+
+/// Options of Latchkey's own OAuth2 authorization server.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct OAuthArgs {
+    /// Lifetime of an authorization code (at most 600).
+    #[arg(long, env = "LATCHKEY_OAUTH_CODE_TTL_SECS")]
+    pub oauth_code_ttl_secs: Option<u64>,
+    /// Lifetime of an OAuth access token.
+    #[arg(long, env = "LATCHKEY_OAUTH_ACCESS_TOKEN_TTL_SECS")]
+    pub oauth_access_token_ttl_secs: Option<u64>,
+    /// Lifetime of an OAuth refresh token.
+    #[arg(long, env = "LATCHKEY_OAUTH_REFRESH_TOKEN_TTL_SECS")]
+    pub oauth_refresh_token_ttl_secs: Option<u64>,
+    /// How long a rotated refresh token, sent again, still gets the same new pair.
+    #[arg(long, env = "LATCHKEY_OAUTH_REFRESH_GRACE_SECS")]
+    pub oauth_refresh_grace_secs: Option<u64>,
 }
 
 /// GitHub login options of `latchkey serve`.
@@ -191,6 +210,10 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     pub access_log: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub oauth_code_ttl_secs: Option<u64>,
+    pub oauth_access_token_ttl_secs: Option<u64>,
+    pub oauth_refresh_token_ttl_secs: Option<u64>,
+    pub oauth_refresh_grace_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -264,9 +287,53 @@ pub struct Settings {
     pub dev: bool,
     pub login: LoginSettings,
     pub http: HttpSettings,
+    pub oauth: OAuthSettings,
     /// What token expiry is checked against: the system clock, which tests
     /// move forward.
     pub clock: Clock,
+}
+
+/// Lifetimes of what the OAuth server issues, resolved.
+#[derive(Clone, Debug)]
+pub struct OAuthSettings {
+    pub code_ttl: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub refresh_grace: Duration,
+}
+
+impl OAuthSettings {
+    pub fn resolve(args: OAuthArgs, file: &FileConfig) -> anyhow::Result<Self> {
+        let secs = |flag: Option<u64>, file: Option<u64>, default: u64| {
+            Duration::from_secs(flag.or(file).unwrap_or(default))
+        };
+        let code_ttl = secs(args.oauth_code_ttl_secs, file.oauth_code_ttl_secs, 60);
+        if code_ttl.is_zero() || code_ttl > Duration::from_secs(600) {
+            bail!("the authorization code lifetime must be 1 to 600 seconds (RFC 6749 §4.1.2)");
+        }
+        let settings = Self {
+            code_ttl,
+            access_token_ttl: secs(
+                args.oauth_access_token_ttl_secs,
+                file.oauth_access_token_ttl_secs,
+                3600,
+            ),
+            refresh_token_ttl: secs(
+                args.oauth_refresh_token_ttl_secs,
+                file.oauth_refresh_token_ttl_secs,
+                30 * 24 * 3600,
+            ),
+            refresh_grace: secs(
+                args.oauth_refresh_grace_secs,
+                file.oauth_refresh_grace_secs,
+                30,
+            ),
+        };
+        if settings.access_token_ttl.is_zero() || settings.refresh_token_ttl.is_zero() {
+            bail!("OAuth token lifetimes must be at least one second");
+        }
+        Ok(settings)
+    }
 }
 
 /// Where `/metrics` is served.
@@ -513,6 +580,7 @@ impl Settings {
             dev: args.dev || file.dev.unwrap_or(false),
             login: LoginSettings::resolve(args.login, file)?,
             http: HttpSettings::resolve(args.http, file)?,
+            oauth: OAuthSettings::resolve(args.oauth, file)?,
             clock: Clock::default(),
         })
     }

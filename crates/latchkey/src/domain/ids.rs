@@ -45,3 +45,12 @@ id_type!(
     /// Identifies a plan.
     PlanId
 );
+id_type!(
+    /// Identifies a registered OAuth client (its public `client_id`).
+    ClientId
+);
+id_type!(
+    /// Identifies one authorization: the family of codes and tokens that one
+    /// consent (or one device approval) produced.
+    GrantId
+);

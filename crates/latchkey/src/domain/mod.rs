@@ -3,13 +3,23 @@
 mod account;
 mod email;
 mod ids;
+mod oauth_client;
 mod plan;
+mod redirect_uri;
+mod scope;
+mod secret;
 mod timestamp;
 mod token;
+mod user_code;
 
 pub use account::{name_problems, Account, AccountData, Role};
 pub use email::Email;
-pub use ids::{AccountId, PlanId, TokenId};
+pub use ids::{AccountId, ClientId, GrantId, PlanId, TokenId};
+pub use oauth_client::{GrantType, GrantTypes, OAuthClient, DEVICE_CODE_GRANT};
 pub use plan::{Plan, PlanData};
+pub use redirect_uri::RedirectUri;
+pub use scope::{Scope, ScopeSet};
+pub use secret::{PrefixedSecret, SecretKind};
 pub use timestamp::Timestamp;
 pub use token::{SecretHash, Token, TokenSecret, UnsafeToken};
+pub use user_code::UserCode;

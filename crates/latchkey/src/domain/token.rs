@@ -1,18 +1,28 @@
-use super::{AccountId, Timestamp, TokenId};
+use super::{AccountId, ScopeSet, Timestamp, TokenId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A token's public description. The secret is never part of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+/// A token's public description. The secret is never part of it. `name` and
+/// `scopes` are extras of Latchkey's: absent unless the token was given them,
+/// so the Golem wire format is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Token {
     pub id: TokenId,
     pub account_id: AccountId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// What the token is for, as its owner named it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Arc<str>>,
+    /// A narrowed token may do only this; without it, everything its account may.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<ScopeSet>,
 }
 
 /// A freshly minted token with its secret: returned once, never stored.

@@ -33,7 +33,7 @@ pub struct AccountList {
 
 /// Finds accounts, optionally by email. Non-admins only ever find their own.
 #[utoipa::path(get, path = "/v1/accounts", tag = "Account", params(FindQuery),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:read"])),
     responses((status = 200, body = AccountList),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 500, body = ErrorBody)))]
@@ -58,7 +58,7 @@ async fn find_accounts(
 
 /// Creates an account. Admins only.
 #[utoipa::path(post, path = "/v1/accounts", tag = "Account", request_body = AccountData,
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:write"])),
     responses((status = 200, body = Account),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -74,7 +74,7 @@ async fn create_account(
 /// Gets an account.
 #[utoipa::path(get, path = "/v1/accounts/{accountId}", tag = "Account",
     params(("accountId" = Uuid, Path, description = "Account id")),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:read"])),
     responses((status = 200, body = Account),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
@@ -90,7 +90,7 @@ async fn get_account(
 #[utoipa::path(put, path = "/v1/accounts/{accountId}", tag = "Account",
     params(("accountId" = Uuid, Path, description = "Account id")),
     request_body = AccountData,
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:write"])),
     responses((status = 200, body = Account),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -110,7 +110,7 @@ async fn update_account(
 /// Deletes an account and all its tokens.
 #[utoipa::path(delete, path = "/v1/accounts/{accountId}", tag = "Account",
     params(("accountId" = Uuid, Path, description = "Account id")),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:write"])),
     responses((status = 200, body = Empty),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -127,7 +127,7 @@ async fn delete_account(
 /// Gets the plan of an account.
 #[utoipa::path(get, path = "/v1/accounts/{accountId}/plan", tag = "Account",
     params(("accountId" = Uuid, Path, description = "Account id")),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:read"])),
     responses((status = 200, body = Plan),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]

@@ -94,7 +94,11 @@ impl DocsPage {
                         method: method.to_uppercase(),
                         path: path.clone(),
                         summary: text(op.get("summary").unwrap_or(&Value::Null)),
-                        protected: op.get("security").is_some(),
+                        protected: op["security"].as_array().is_some_and(|alternatives| {
+                            alternatives
+                                .iter()
+                                .any(|a| a.as_object().is_some_and(|o| !o.is_empty()))
+                        }),
                         parameters: op["parameters"]
                             .as_array()
                             .map(|ps| {

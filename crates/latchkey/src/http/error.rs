@@ -33,6 +33,8 @@ pub enum ApiError {
     LoginFailed(String),
     LoginPending,
     Forbidden(&'static str),
+    /// A valid token without the scope this route needs (RFC 6750 §3.1).
+    InsufficientScope(crate::domain::Scope),
     NotFound(&'static str),
     MethodNotAllowed,
     Conflict(&'static str),
@@ -155,6 +157,20 @@ impl IntoResponse for ApiError {
                 response
             }
             ApiError::Forbidden(msg) => error(StatusCode::FORBIDDEN, msg),
+            ApiError::InsufficientScope(scope) => {
+                let challenge = format!(
+                    r#"Bearer realm="latchkey", error="insufficient_scope", scope="{}""#,
+                    scope.as_str()
+                );
+                with_header(
+                    error(
+                        StatusCode::FORBIDDEN,
+                        &format!("This token lacks the {} scope", scope.as_str()),
+                    ),
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_str(&challenge).expect("scope names are header-safe"),
+                )
+            }
             ApiError::NotFound(msg) => error(StatusCode::NOT_FOUND, msg),
             ApiError::MethodNotAllowed => {
                 error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")

@@ -75,7 +75,7 @@ pub struct ExchangeQuery {
 /// Gets a token by authorizing with an external OAuth2 provider.
 /// Answers 501 when the server has no GitHub client secret to check that the
 /// token was issued to its OAuth app.
-#[utoipa::path(post, path = "/v1/oauth2", tag = "Login", params(ExchangeQuery),
+#[utoipa::path(post, security(()), path = "/v1/oauth2", tag = "Login", params(ExchangeQuery),
     responses((status = 200, body = UnsafeToken),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -128,7 +128,7 @@ pub struct OAuth2Data {
 }
 
 /// Starts GitHub's device flow: show `url` and `userCode` to the user.
-#[utoipa::path(post, path = "/login/oauth2/device/start", tag = "Login",
+#[utoipa::path(post, security(()), path = "/login/oauth2/device/start", tag = "Login",
     responses((status = 200, body = OAuth2Data),
         (status = 429, body = ErrorBody), (status = 500, body = ErrorBody),
         (status = 501, body = ErrorBody)))]
@@ -144,7 +144,7 @@ async fn device_start(State(state): State<AppState>) -> ApiResult<OAuth2Data> {
 
 /// Finishes the device flow; the body is the `encodedSession` as a JSON string.
 /// Waits while GitHub says the user has not finished, up to a limit (then 408).
-#[utoipa::path(post, path = "/login/oauth2/device/complete", tag = "Login",
+#[utoipa::path(post, security(()), path = "/login/oauth2/device/complete", tag = "Login",
     request_body(content = EncodedSession, description = "encodedSession from start, as a JSON string"),
     responses((status = 200, body = UnsafeToken),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -187,7 +187,7 @@ pub struct WebAuthorizeData {
 }
 
 /// Starts the web flow: returns GitHub's authorization URL and a poll state.
-#[utoipa::path(get, path = "/v1/login/oauth2/web/authorize", tag = "Login", params(AuthorizeQuery),
+#[utoipa::path(get, security(()), path = "/v1/login/oauth2/web/authorize", tag = "Login", params(AuthorizeQuery),
     responses((status = 200, body = WebAuthorizeData),
         (status = 400, body = ErrorsBody), (status = 429, body = ErrorBody),
         (status = 500, body = ErrorBody), (status = 501, body = ErrorBody)))]
@@ -225,7 +225,7 @@ pub struct CallbackQuery {
 
 /// GitHub sends the browser here. Logs in, sets the session cookie, then
 /// redirects (no secret in the URL) or answers `{}`.
-#[utoipa::path(get, path = "/v1/login/oauth2/web/callback/github", tag = "Login", params(CallbackQuery),
+#[utoipa::path(get, security(()), path = "/v1/login/oauth2/web/callback/github", tag = "Login", params(CallbackQuery),
     responses((status = 200, body = Empty), (status = 302, description = "to the redirect"),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -233,6 +233,7 @@ pub struct CallbackQuery {
         (status = 500, body = ErrorBody)))]
 async fn web_callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let Some(github_state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
@@ -241,10 +242,29 @@ async fn web_callback(
     let done = state
         .services
         .web_flow
-        .callback(query.code.as_deref(), github_state, query.error.as_deref())
+        .callback(
+            query.code.as_deref(),
+            github_state,
+            query.error.as_deref(),
+            state.cookie.read_prelogin(&headers),
+        )
         .await?;
     let cookie = state.cookie.set(&done.session.secret.expose());
     Ok(match done.redirect {
+        // A browser sign-in: back to the page that asked, a path here.
+        Some(next) if done.browser => {
+            let location = HeaderValue::from_str(&next)
+                .map_err(|_| ApiError::invalid("next is not a valid header value"))?;
+            let mut response = (
+                StatusCode::SEE_OTHER,
+                [(LOCATION, location), (SET_COOKIE, cookie)],
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .append(SET_COOKIE, state.cookie.clear_prelogin());
+            response
+        }
         Some(redirect) => {
             let location = HeaderValue::from_str(&redirect)
                 .map_err(|_| ApiError::invalid("redirect is not a valid header value"))?;
@@ -267,7 +287,7 @@ pub struct PollQuery {
 }
 
 /// 202 `{}` while the user is still at GitHub; then the token, exactly once.
-#[utoipa::path(get, path = "/v1/login/oauth2/web/poll", tag = "Login", params(PollQuery),
+#[utoipa::path(get, security(()), path = "/v1/login/oauth2/web/poll", tag = "Login", params(PollQuery),
     responses((status = 200, body = UnsafeToken), (status = 202, body = Empty),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 500, body = ErrorBody)))]

@@ -3,7 +3,9 @@
 
 mod accounts;
 mod auth;
+mod authorizations;
 pub mod client_ip;
+mod clients;
 mod docs;
 mod edge;
 pub mod error;
@@ -11,7 +13,9 @@ mod extract;
 mod github_login;
 mod login;
 mod metrics;
+mod oauth;
 mod ops;
+mod pages;
 mod rate_limit;
 pub mod server;
 mod session_cookie;
@@ -31,7 +35,10 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::Service;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, AuthorizationCode, Flow, Http, HttpAuthScheme, OAuth2, Scopes,
+    SecurityScheme,
+};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -86,7 +93,8 @@ pub struct HttpConfig {
     info(title = "Latchkey", description = "Login and token service."),
     modifiers(&SecuritySchemes),
     components(schemas(github_login::Provider)),
-    tags((name = "Login"), (name = "Token"), (name = "Account"), (name = "Operations"))
+    tags((name = "Login"), (name = "Token"), (name = "Account"), (name = "Clients"),
+        (name = "OAuth2"), (name = "Operations"))
 )]
 struct ApiDoc;
 
@@ -104,6 +112,17 @@ impl Modify for SecuritySchemes {
             "Cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("latchkey_session"))),
         );
+        // OAuth access tokens, with the scope each operation needs; the
+        // Token API's tokens (the "Token" scheme) are not narrowed unless
+        // created with scopes.
+        let scopes =
+            Scopes::from_iter(crate::domain::Scope::ALL.map(|s| (s.as_str(), s.description())));
+        components.add_security_scheme(
+            "OAuth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::AuthorizationCode(
+                AuthorizationCode::new("/oauth/authorize", "/oauth/token", scopes),
+            )])),
+        );
     }
 }
 
@@ -117,29 +136,37 @@ fn api_router(
         .merge(login::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())
+        .merge(authorizations::routes())
+        .merge(clients::routes())
+        .merge(oauth::endpoints::routes())
         .merge(ops::routes())
 }
 
-/// The whole HTTP service: the router inside the edge.
+/// The whole HTTP service: the router inside the edge. Fails if an API
+/// operation declares no security requirement.
 pub fn app(
     services: Services,
     metrics: Arc<Metrics>,
     config: HttpConfig,
-) -> impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
-       + Clone
-       + Send
-       + 'static {
+) -> Result<
+    impl Service<Request<Body>, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static,
+    String,
+> {
     let edge_config = EdgeConfig {
         access_log: config.access_log,
         request_timeout: Some(config.request_timeout),
         metrics: Some(metrics.clone()),
     };
-    edge(router(services, metrics, config), edge_config)
+    Ok(edge(router(services, metrics, config)?, edge_config))
 }
 
-/// Routes and shared state, with the per-route layers (metrics, and the
-/// rate limit on the login flows).
-fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Router {
+/// Routes and shared state. The API's routes sit behind the auth layer,
+/// which takes each one's requirement from the OpenAPI document; the rate
+/// limit guards the login flows. The pages do their own sign-in checks.
+fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Result<Router, String> {
     let limiter = Arc::new(rate_limit::LoginLimiter::per_minute(
         config.login_rate_limit_per_minute,
         config.trusted_proxies.clone(),
@@ -152,6 +179,31 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Rout
         ))
     })
     .split_for_parts();
+    let mut requirements =
+        auth::Requirements::from_openapi(&serde_json::to_value(&openapi).unwrap_or_default())?;
+    for (alias, canonical) in [
+        ("/oauth2/device/start", "/login/oauth2/device/start"),
+        (
+            "/v1/login/oauth2/device/start",
+            "/login/oauth2/device/start",
+        ),
+        (
+            github_login::DEVICE_COMPLETE_PATHS[1],
+            github_login::DEVICE_COMPLETE_PATHS[0],
+        ),
+        (
+            github_login::DEVICE_COMPLETE_PATHS[2],
+            github_login::DEVICE_COMPLETE_PATHS[0],
+        ),
+        (oauth::endpoints::GO_TOKEN_PATH, "/oauth/token"),
+    ] {
+        requirements.alias(axum::http::Method::POST, alias, canonical);
+    }
+    let auth = auth::AuthLayer(Arc::new(auth::AuthContext {
+        auth: services.auth.clone(),
+        cookie: config.cookie.clone(),
+        requirements,
+    }));
     let state = AppState(Arc::new(Shared {
         services,
         cookie: config.cookie,
@@ -159,7 +211,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Rout
         docs: docs::Docs::new(&openapi),
         proxies: config.trusted_proxies.clone(),
     }));
-    let mut routes = api
+    let mut others = pages::routes(config.trusted_proxies)
         .route(
             "/openapi.json",
             get(|State(s): State<AppState>| async move { s.docs.json_response() }),
@@ -169,13 +221,14 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Rout
             get(|State(s): State<AppState>| async move { s.docs.html_response() }),
         );
     if config.metrics_route {
-        routes = routes.route("/metrics", get(ops::metrics));
+        others = others.route("/metrics", get(ops::metrics));
     }
-    routes
-        .route_layer(metrics::TrackLayer)
+    Ok(api
+        .route_layer(auth)
+        .merge(others.route_layer(metrics::TrackLayer))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state))
 }
 
 /// `/metrics` alone, for `--metrics-listen ADDR`.

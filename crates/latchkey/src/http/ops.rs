@@ -18,7 +18,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Answers 200 while the process serves requests.
-#[utoipa::path(get, path = "/healthcheck", tag = "Operations",
+#[utoipa::path(get, security(()), path = "/healthcheck", tag = "Operations",
     responses((status = 200, body = Empty)))]
 async fn healthcheck() -> Json<Empty> {
     Json(Empty {})
@@ -30,7 +30,7 @@ pub struct VersionInfo {
 }
 
 /// The running build's version.
-#[utoipa::path(get, path = "/version", tag = "Operations",
+#[utoipa::path(get, security(()), path = "/version", tag = "Operations",
     responses((status = 200, body = VersionInfo)))]
 async fn version() -> Json<VersionInfo> {
     Json(VersionInfo {

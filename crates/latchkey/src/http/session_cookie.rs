@@ -12,35 +12,57 @@ pub struct CookieConfig {
     pub max_age: Duration,
 }
 
+/// How long a browser sign-in may take, from `/login` to GitHub's callback.
+const PRELOGIN_MAX_AGE: u64 = 600;
+
 impl CookieConfig {
     pub fn set(&self, secret: &str) -> HeaderValue {
-        self.header(secret, self.max_age.as_secs())
+        self.header(&self.name, secret, self.max_age.as_secs())
     }
 
     pub fn clear(&self) -> HeaderValue {
-        self.header("", 0)
-    }
-
-    fn header(&self, value: &str, max_age: u64) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let text = format!(
-            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-            self.name
-        );
-        HeaderValue::from_str(&text).expect("cookie name and secret are header-safe")
+        self.header(&self.name, "", 0)
     }
 
     /// The session secret from the request's cookies, if any.
     pub fn read<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.name)
-            .map(|(_, value)| value.trim())
+        read(headers, &self.name)
     }
+
+    /// The pre-login cookie that binds a browser sign-in to its browser.
+    pub fn set_prelogin(&self, nonce: &str) -> HeaderValue {
+        self.header(&self.prelogin_name(), nonce, PRELOGIN_MAX_AGE)
+    }
+
+    pub fn clear_prelogin(&self) -> HeaderValue {
+        self.header(&self.prelogin_name(), "", 0)
+    }
+
+    pub fn read_prelogin<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        read(headers, &self.prelogin_name())
+    }
+
+    fn prelogin_name(&self) -> String {
+        format!("{}_prelogin", self.name)
+    }
+
+    fn header(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let text =
+            format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+        HeaderValue::from_str(&text).expect("cookie names and values are header-safe")
+    }
+}
+
+fn read<'h>(headers: &'h HeaderMap, wanted: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, value)| value.trim())
 }
 
 #[cfg(test)]

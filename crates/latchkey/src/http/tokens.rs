@@ -3,8 +3,8 @@
 use super::error::{ErrorBody, ErrorsBody};
 use super::extract::{Json, Path};
 use super::{ApiResult, AppState, Empty};
-use crate::domain::{AccountId, Timestamp, Token, TokenId, UnsafeToken};
-use crate::service::Caller;
+use crate::domain::{AccountId, ScopeSet, Timestamp, Token, TokenId, UnsafeToken};
+use crate::service::{Caller, NewToken};
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -21,12 +21,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct CreateTokenDto {
     pub expires_at: Timestamp,
+    /// Latchkey's extra: what the token is for (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Latchkey's extra: narrow the token to these scopes. Without it the
+    /// token may do everything its account may (within the creating token's
+    /// own scopes, if those are narrowed).
+    #[serde(default)]
+    pub scopes: Option<ScopeSet>,
 }
 
 /// Gets all created tokens of an account.
 #[utoipa::path(get, path = "/v1/accounts/{accountId}/tokens", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id")),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["tokens:read"])),
     responses(
         (status = 200, body = [Token]),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -43,7 +52,7 @@ async fn list_tokens(
 #[utoipa::path(get, path = "/v1/accounts/{accountId}/tokens/{tokenId}", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id"),
            ("tokenId" = Uuid, Path, description = "Token id")),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["tokens:read"])),
     responses(
         (status = 200, body = Token),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -62,7 +71,7 @@ async fn get_token(
 #[utoipa::path(post, path = "/v1/accounts/{accountId}/tokens", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id")),
     request_body = CreateTokenDto,
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["tokens:write"])),
     responses(
         (status = 200, body = UnsafeToken),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
@@ -76,7 +85,15 @@ async fn create_token(
     let token = state
         .services
         .tokens
-        .create(&caller, account, body.expires_at)
+        .create(
+            &caller,
+            account,
+            NewToken {
+                expires_at: body.expires_at,
+                name: body.name,
+                scopes: body.scopes,
+            },
+        )
         .await?;
     Ok(Json(token))
 }
@@ -85,7 +102,7 @@ async fn create_token(
 #[utoipa::path(delete, path = "/v1/accounts/{accountId}/tokens/{tokenId}", tag = "Token",
     params(("accountId" = Uuid, Path, description = "Account id"),
            ("tokenId" = Uuid, Path, description = "Token id")),
-    security(("Token" = []), ("Cookie" = [])),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["tokens:write"])),
     responses(
         (status = 200, body = Empty),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),

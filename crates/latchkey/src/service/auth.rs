@@ -1,6 +1,6 @@
-use super::{Caller, ServiceError, TokenCache};
+use super::{Caller, ClientCaller, Issued, Principal, ServiceError, TokenCache};
 use crate::clock::Clock;
-use crate::domain::TokenSecret;
+use crate::domain::{PrefixedSecret, Role, SecretHash, SecretKind, Token, TokenSecret};
 use crate::metrics::{Metrics, Validation};
 use crate::store::Store;
 use std::sync::Arc;
@@ -53,7 +53,10 @@ impl Authenticator {
         }
     }
 
-    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Caller, ServiceError> {
+    /// The principal behind a presented bearer secret: an API token (a UUID)
+    /// or an OAuth access token (`lk_at_…`). One hash-indexed lookup on a
+    /// cache miss, none on a hit; expiry is checked against the clock every time.
+    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Principal, ServiceError> {
         let result = self.check(presented).await;
         let outcome = match &result {
             Ok(_) => Validation::Valid,
@@ -64,31 +67,76 @@ impl Authenticator {
         result
     }
 
-    async fn check(&self, presented: Option<&str>) -> Result<Caller, ServiceError> {
+    async fn check(&self, presented: Option<&str>) -> Result<Principal, ServiceError> {
         let presented = presented.ok_or(ServiceError::Unauthorized(AuthFailure::Missing))?;
-        let secret = TokenSecret::parse(presented)
-            .ok_or(ServiceError::Unauthorized(AuthFailure::Malformed))?;
-        let hash = secret.hash();
-        let caller = match self.cache.get(&hash) {
-            Some(caller) => caller,
+        let (hash, oauth) = match presented.starts_with("lk_") {
+            true => PrefixedSecret::parse_kind(presented, SecretKind::AccessToken)
+                .map(|s| (s.hash(), true)),
+            false => TokenSecret::parse(presented).map(|s| (s.hash(), false)),
+        }
+        .ok_or(ServiceError::Unauthorized(AuthFailure::Malformed))?;
+        let principal = match self.cache.get(&hash) {
+            Some(principal) => principal,
             None => {
                 let generation = self.cache.generation();
-                let record = self
-                    .store
-                    .find_token_by_hash(&hash)
-                    .await?
-                    .ok_or(ServiceError::Unauthorized(AuthFailure::Unknown))?;
-                let caller = Caller {
-                    token: record.token,
-                    role: record.role,
-                };
-                self.cache.insert(hash, caller, generation);
-                caller
+                let principal = match oauth {
+                    true => self.access_token(&hash).await?,
+                    false => self.api_token(&hash).await?,
+                }
+                .ok_or(ServiceError::Unauthorized(AuthFailure::Unknown))?;
+                self.cache.insert(hash, principal.clone(), generation);
+                principal
             }
         };
-        if caller.token.expires_at.is_past(self.clock.now()) {
+        if principal.expires_at().is_past(self.clock.now()) {
             return Err(ServiceError::Unauthorized(AuthFailure::Expired));
         }
-        Ok(caller)
+        Ok(principal)
+    }
+
+    async fn api_token(&self, hash: &SecretHash) -> Result<Option<Principal>, ServiceError> {
+        let Some(record) = self.store.find_token_by_hash(hash).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Principal::Account(Caller {
+            scopes: record.token.scopes,
+            token: record.token,
+            role: record.role,
+            oauth: None,
+            email: record.email.into(),
+        })))
+    }
+
+    async fn access_token(&self, hash: &SecretHash) -> Result<Option<Principal>, ServiceError> {
+        let Some(record) = self.store.find_access_token(hash).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match record.account {
+            Some(account) => Principal::Account(Caller {
+                token: Token {
+                    id: record.id,
+                    account_id: account,
+                    created_at: record.created_at,
+                    expires_at: record.expires_at,
+                    name: None,
+                    scopes: Some(record.scopes),
+                },
+                // Delegated access is the user's own, never an admin's.
+                role: Role::User,
+                scopes: Some(record.scopes),
+                oauth: Some(Issued {
+                    client: record.client,
+                    grant: record.grant,
+                }),
+                email: record.email.unwrap_or_default().into(),
+            }),
+            None => Principal::Client(ClientCaller {
+                token_id: record.id,
+                client: record.client,
+                scopes: record.scopes,
+                created_at: record.created_at,
+                expires_at: record.expires_at,
+            }),
+        }))
     }
 }

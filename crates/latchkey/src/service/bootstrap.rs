@@ -37,6 +37,8 @@ pub async fn bootstrap(
         account_id: admin.id,
         created_at: now,
         expires_at: now.plus(token_lifetime),
+        name: None,
+        scopes: None,
     };
     if !store
         .bootstrap_admin(&admin, &token, &secret.hash())

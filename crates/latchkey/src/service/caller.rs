@@ -1,10 +1,28 @@
-use crate::domain::{AccountId, Role, Token};
+use crate::domain::{
+    AccountId, ClientId, GrantId, Role, Scope, ScopeSet, Timestamp, Token, TokenId,
+};
+use std::sync::Arc;
 
-/// The authenticated party behind a request, and the token it presented.
-#[derive(Clone, Copy, Debug)]
+/// The account behind a request, and the token it presented.
+#[derive(Clone, Debug)]
 pub struct Caller {
     pub token: Token,
+    /// An OAuth access token never carries the admin role, whoever granted it.
     pub role: Role,
+    /// What the token may do; `None` is everything the account may (the
+    /// Token API's tokens, unless narrowed).
+    pub scopes: Option<ScopeSet>,
+    /// Set when the token is an OAuth access token.
+    pub oauth: Option<Issued>,
+    /// The account's email when the token was looked up.
+    pub email: Arc<str>,
+}
+
+/// Which client and grant an OAuth access token came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Issued {
+    pub client: ClientId,
+    pub grant: Option<GrantId>,
 }
 
 impl Caller {
@@ -19,5 +37,35 @@ impl Caller {
     /// An account's data is visible to its owner and to admins only.
     pub fn can_access(&self, account: AccountId) -> bool {
         self.is_admin() || self.account_id() == account
+    }
+
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.is_none_or(|s| s.contains(scope))
+    }
+}
+
+/// A client_credentials token: it acts as the client, for no account.
+#[derive(Clone, Debug)]
+pub struct ClientCaller {
+    pub token_id: TokenId,
+    pub client: ClientId,
+    pub scopes: ScopeSet,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Whoever a valid bearer token stands for.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Account(Caller),
+    Client(ClientCaller),
+}
+
+impl Principal {
+    pub fn expires_at(&self) -> Timestamp {
+        match self {
+            Principal::Account(caller) => caller.token.expires_at,
+            Principal::Client(client) => client.expires_at,
+        }
     }
 }

@@ -6,9 +6,11 @@ mod auth;
 mod bootstrap;
 mod caller;
 mod client_slots;
+mod csrf;
 mod device_flow;
 mod error;
 mod github_login;
+pub mod oauth;
 mod signup_policy;
 mod sweeper;
 mod token_cache;
@@ -18,15 +20,18 @@ mod web_flow;
 pub use accounts::AccountService;
 pub use auth::{AuthFailure, Authenticator};
 pub use bootstrap::{bootstrap, Bootstrapped};
-pub use caller::Caller;
+pub use caller::{Caller, ClientCaller, Issued, Principal};
+pub use csrf::Csrf;
 pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;
 pub use github_login::{GithubLogin, ACCESS_TOKEN_EXCHANGE_DISABLED};
 pub use signup_policy::SignupPolicy;
 pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
 pub use token_cache::TokenCache;
-pub use tokens::TokenService;
-pub use web_flow::{redirect_allowed, WebAuthorize, WebCallback, WebFlow, WebPoll};
+pub use tokens::{NewToken, TokenService};
+pub use web_flow::{
+    is_local_path, redirect_allowed, BrowserSignIn, WebAuthorize, WebCallback, WebFlow, WebPoll,
+};
 
 use crate::clock::Clock;
 use crate::crypto::ServerKey;
@@ -58,6 +63,8 @@ pub struct Services {
     pub github_login: GithubLogin,
     pub device_flow: DeviceFlow,
     pub web_flow: WebFlow,
+    pub oauth: oauth::OAuthServer,
+    pub csrf: Csrf,
 }
 
 impl Services {
@@ -68,6 +75,7 @@ impl Services {
         login: LoginConfig,
         metrics: Arc<Metrics>,
         clock: Clock,
+        oauth: oauth::OAuthConfig,
     ) -> Result<Self, ServiceError> {
         let cache = Arc::new(TokenCache::new(cache_ttl, 100_000));
         let tokens = TokenService::new(store.clone(), cache.clone());
@@ -79,8 +87,18 @@ impl Services {
             login.policy,
             login.token_lifetime,
         );
+        let auth = Authenticator::new(store.clone(), cache.clone(), metrics, clock.clone());
         Ok(Self {
-            auth: Authenticator::new(store.clone(), cache.clone(), metrics, clock),
+            csrf: Csrf::new(key.clone()),
+            oauth: oauth::OAuthServer::new(
+                store.clone(),
+                cache.clone(),
+                auth.clone(),
+                key.clone(),
+                oauth,
+                clock,
+            ),
+            auth,
             accounts: AccountService::new(store.clone(), cache),
             device_flow: DeviceFlow::new(
                 store.clone(),

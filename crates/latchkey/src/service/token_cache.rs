@@ -1,4 +1,4 @@
-use super::Caller;
+use super::Principal;
 use crate::domain::SecretHash;
 use moka::sync::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +11,7 @@ use std::time::Duration;
 /// just after the eviction: such an insert notices the bump and undoes itself.
 /// Other nodes see a deletion within the TTL.
 pub struct TokenCache {
-    entries: Cache<SecretHash, Caller>,
+    entries: Cache<SecretHash, Principal>,
     generation: AtomicU64,
 }
 
@@ -26,7 +26,7 @@ impl TokenCache {
         }
     }
 
-    pub fn get(&self, hash: &SecretHash) -> Option<Caller> {
+    pub fn get(&self, hash: &SecretHash) -> Option<Principal> {
         self.entries.get(hash)
     }
 
@@ -35,8 +35,8 @@ impl TokenCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    pub fn insert(&self, hash: SecretHash, caller: Caller, seen_generation: u64) {
-        self.entries.insert(hash, caller);
+    pub fn insert(&self, hash: SecretHash, principal: Principal, seen_generation: u64) {
+        self.entries.insert(hash, principal);
         if self.generation.load(Ordering::SeqCst) != seen_generation {
             self.entries.invalidate(&hash);
         }
@@ -53,19 +53,25 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Caller;
     use super::*;
     use crate::domain::{AccountId, Role, Timestamp, Token, TokenId};
 
-    fn caller() -> Caller {
-        Caller {
+    fn caller() -> Principal {
+        Principal::Account(Caller {
             token: Token {
                 id: TokenId::generate(),
                 account_id: AccountId::generate(),
                 created_at: Timestamp::now(),
                 expires_at: Timestamp::now(),
+                name: None,
+                scopes: None,
             },
             role: Role::User,
-        }
+            scopes: None,
+            oauth: None,
+            email: "a@b.c".into(),
+        })
     }
 
     #[test]

@@ -1,9 +1,30 @@
 use super::{Caller, ServiceError, TokenCache};
-use crate::domain::{AccountId, Timestamp, Token, TokenId, TokenSecret, UnsafeToken};
+use crate::domain::{AccountId, ScopeSet, Timestamp, Token, TokenId, TokenSecret, UnsafeToken};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 const TOKEN_NOT_FOUND: ServiceError = ServiceError::NotFound("Token not found");
+
+/// What `POST /v1/accounts/{id}/tokens` asks for.
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    pub expires_at: Timestamp,
+    pub name: Option<String>,
+    pub scopes: Option<ScopeSet>,
+}
+
+/// What is wrong with `name` as a token name, if anything.
+fn token_name_problems(name: &str) -> Vec<String> {
+    let name = name.trim();
+    let mut problems = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.push("name must be 1 to 100 characters".to_owned());
+    }
+    if name.chars().any(char::is_control) {
+        problems.push("name must not contain control characters".to_owned());
+    }
+    problems
+}
 
 /// Minting, listing and deleting an account's API tokens.
 #[derive(Clone)]
@@ -39,14 +60,40 @@ impl TokenService {
             .ok_or(TOKEN_NOT_FOUND)
     }
 
+    /// A new API token. A caller whose own token is narrowed (an OAuth
+    /// access token, or a narrowed API token) can only mint tokens narrowed
+    /// at least as far: otherwise an application granted `tokens:write`
+    /// could mint itself a full-access token.
     pub async fn create(
         &self,
         caller: &Caller,
         account: AccountId,
-        expires_at: Timestamp,
+        request: NewToken,
     ) -> Result<UnsafeToken, ServiceError> {
         self.require_account(caller, account).await?;
-        self.mint(account, expires_at).await
+        let mut problems = Vec::new();
+        if let Some(name) = &request.name {
+            problems.extend(token_name_problems(name));
+        }
+        if request.scopes.is_some_and(ScopeSet::is_empty) {
+            problems.push("scopes must name at least one scope".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let scopes = match (caller.scopes, request.scopes) {
+            (None, wanted) => wanted,
+            (Some(own), None) => Some(own),
+            (Some(own), Some(wanted)) if wanted.is_subset_of(own) => Some(wanted),
+            (Some(_), Some(_)) => {
+                return Err(ServiceError::Forbidden(
+                    "A token may only create tokens with scopes it has itself",
+                ))
+            }
+        };
+        let name = request.name.map(|n| n.trim().into());
+        self.mint_with(account, request.expires_at, name, scopes)
+            .await
     }
 
     pub async fn delete(
@@ -59,8 +106,18 @@ impl TokenService {
         self.remove(account, id).await
     }
 
-    /// Deletes the token the caller authenticated with (logout).
+    /// Deletes the token the caller authenticated with (logout), an API
+    /// token or an OAuth access token.
     pub async fn revoke_own(&self, caller: &Caller) -> Result<(), ServiceError> {
+        if caller.oauth.is_some() {
+            let hash = self
+                .store
+                .delete_access_token_by_id(caller.token.id)
+                .await?
+                .ok_or(TOKEN_NOT_FOUND)?;
+            self.cache.evict(&[hash]);
+            return Ok(());
+        }
         self.remove(caller.account_id(), caller.token.id).await
     }
 
@@ -95,6 +152,16 @@ impl TokenService {
         account: AccountId,
         expires_at: Timestamp,
     ) -> Result<UnsafeToken, ServiceError> {
+        self.mint_with(account, expires_at, None, None).await
+    }
+
+    async fn mint_with(
+        &self,
+        account: AccountId,
+        expires_at: Timestamp,
+        name: Option<std::sync::Arc<str>>,
+        scopes: Option<ScopeSet>,
+    ) -> Result<UnsafeToken, ServiceError> {
         let now = Timestamp::now();
         if expires_at.is_past(now) {
             return Err(ServiceError::invalid("expiresAt must be in the future"));
@@ -105,6 +172,8 @@ impl TokenService {
             account_id: account,
             created_at: now,
             expires_at,
+            name,
+            scopes,
         };
         match self.store.insert_token(&token, &secret.hash()).await {
             Ok(()) => {}

@@ -4,6 +4,7 @@ use crate::domain::{Timestamp, UnsafeToken};
 use crate::github::GithubClient;
 use crate::store::{Store, WebLoginClaim};
 use chrono::TimeDelta;
+use subtle::ConstantTimeEq;
 
 /// How long a browser login may take from authorize to poll.
 const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
@@ -18,9 +19,19 @@ pub struct WebAuthorize {
     pub poll_state: String,
 }
 
+/// What `begin_browser_sign_in` hands the browser: GitHub's URL, and the
+/// nonce for its pre-login cookie.
+pub struct BrowserSignIn {
+    pub url: String,
+    pub nonce: String,
+}
+
 /// The callback's result for the browser.
 pub struct WebCallback {
     pub redirect: Option<String>,
+    /// A browser sign-in: `redirect` is a path here, and the pre-login
+    /// cookie has done its job.
+    pub browser: bool,
     /// The browser's own login token, for the session cookie.
     pub session: UnsafeToken,
 }
@@ -67,6 +78,33 @@ impl WebFlow {
         if let Some(redirect) = redirect {
             check_redirect(redirect, &self.allowed_redirects)?;
         }
+        self.begin(redirect, None).await
+    }
+
+    /// Sign-in for Latchkey's own pages (`/login?next=…`), bound to the
+    /// browser that starts it: the returned nonce goes into a short-lived
+    /// cookie, and the callback proceeds only if that cookie comes back.
+    /// Otherwise someone could finish their own sign-in in another person's
+    /// browser and plant their session there (login CSRF).
+    pub async fn begin_browser_sign_in(&self, next: &str) -> Result<BrowserSignIn, ServiceError> {
+        if !is_local_path(next) {
+            return Err(ServiceError::invalid("next must be a path on this server"));
+        }
+        let nonce = crypto::random_token();
+        let started = self
+            .begin(Some(next), Some(&crypto::sha256(nonce.as_bytes())))
+            .await?;
+        Ok(BrowserSignIn {
+            url: started.url,
+            nonce,
+        })
+    }
+
+    async fn begin(
+        &self,
+        redirect: Option<&str>,
+        prelogin_hash: Option<&[u8; 32]>,
+    ) -> Result<WebAuthorize, ServiceError> {
         if !self.github.has_client_secret() {
             // The callback could not exchange GitHub's code: refuse up front.
             return Err(crate::github::GithubError::NotConfigured("client secret").into());
@@ -83,6 +121,7 @@ impl WebFlow {
                 &crypto::sha256(poll_state.as_bytes()),
                 redirect,
                 Timestamp::now().plus(STATE_LIFETIME),
+                prelogin_hash,
             )
             .await?;
         Ok(WebAuthorize { url, poll_state })
@@ -94,12 +133,14 @@ impl WebFlow {
         crypto::base64url(&self.key.derive("pkce-verifier", state.as_bytes()))
     }
 
-    /// GitHub sent the browser back. `error` is GitHub's `error` parameter.
+    /// GitHub sent the browser back. `error` is GitHub's `error` parameter;
+    /// `prelogin` the browser's pre-login cookie, if it sent one.
     pub async fn callback(
         &self,
         code: Option<&str>,
         state: &str,
         error: Option<&str>,
+        prelogin: Option<&str>,
     ) -> Result<WebCallback, ServiceError> {
         let state_hash = crypto::sha256(state.as_bytes());
         let pending = self
@@ -110,6 +151,17 @@ impl WebFlow {
             .ok_or_else(|| ServiceError::invalid("state is unknown or expired"))?;
         if pending.done {
             return Err(ServiceError::invalid("state has already been used"));
+        }
+        // Checked before GitHub's code is exchanged, and without using up
+        // the state: the browser that started this sign-in may still finish it.
+        if let Some(expected) = pending.prelogin_hash {
+            let matches = prelogin
+                .is_some_and(|nonce| bool::from(crypto::sha256(nonce.as_bytes()).ct_eq(&expected)));
+            if !matches {
+                return Err(ServiceError::LoginFailed(
+                    "This sign-in was started in another browser; start it again here".to_owned(),
+                ));
+            }
         }
         let outcome = match (error, code) {
             (Some(error), _) => Err(ServiceError::LoginFailed(format!(
@@ -138,6 +190,7 @@ impl WebFlow {
         }
         Ok(WebCallback {
             redirect: pending.redirect,
+            browser: pending.prelogin_hash.is_some(),
             session: self.login.mint(account).await?,
         })
     }
@@ -217,6 +270,16 @@ fn check_redirect(redirect: &str, allowed: &[String]) -> Result<(), ServiceError
     Ok(())
 }
 
+/// A path on this server: `/…`, but not `//host` or `/\\host`, which
+/// browsers read as another origin; visible ASCII, at most 2 KiB.
+pub fn is_local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= MAX_REDIRECT_LEN
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+}
+
 /// `redirect` must be an http(s) URL that starts with an allowed prefix at a
 /// boundary: `https://app.example` allows `https://app.example/x` and
 /// `https://app.example:8443/x` but not `https://app.example.evil.com`.
@@ -242,6 +305,28 @@ pub fn redirect_allowed(redirect: &str, prefixes: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::redirect_allowed;
+
+    #[test]
+    fn next_paths_stay_on_this_server() {
+        for good in [
+            "/",
+            "/oauth/authorize?client_id=x&scope=a%20b",
+            "/admin/oauth/clients",
+        ] {
+            assert!(super::is_local_path(good), "{good}");
+        }
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "/a\\b",
+            "/a b",
+            "relative",
+        ] {
+            assert!(!super::is_local_path(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn only_plausible_oauth_codes_are_echoed() {

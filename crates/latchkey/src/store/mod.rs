@@ -6,6 +6,10 @@ mod bootstrap;
 mod device_polls;
 mod error;
 mod identities;
+mod oauth_clients;
+mod oauth_codes;
+mod oauth_devices;
+mod oauth_tokens;
 mod plans;
 mod rows;
 mod server_keys;
@@ -17,6 +21,12 @@ pub use accounts::{AccountDeletion, AccountRecord};
 pub use device_polls::DevicePace;
 pub use error::StoreError;
 pub use identities::Identity;
+pub use oauth_clients::{ClientChange, ClientRecord};
+pub use oauth_codes::{CodeRecord, NewCode};
+pub use oauth_devices::{DeviceRecord, DeviceStatus, NewDeviceCode};
+pub use oauth_tokens::{
+    AccessRecord, AuthorizationRecord, NewAccessToken, NewGrant, NewRefreshToken, RefreshRecord,
+};
 pub use plans::DEFAULT_PLAN_ID;
 pub use tokens::AuthRecord;
 pub use web_logins::{WebLogin, WebLoginClaim};

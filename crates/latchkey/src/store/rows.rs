@@ -1,7 +1,9 @@
 //! Decoding helpers: ids are TEXT and instants BIGINT micros in both dialects.
 
 use super::StoreError;
-use crate::domain::{AccountId, Email, PlanId, Role, SecretHash, Timestamp, TokenId};
+use crate::domain::{
+    AccountId, ClientId, Email, GrantId, PlanId, Role, ScopeSet, SecretHash, Timestamp, TokenId,
+};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -46,4 +48,48 @@ pub fn secret_hash(row: &AnyRow, col: &'static str) -> Result<SecretHash, StoreE
 pub fn flag(row: &AnyRow, col: &'static str) -> Result<bool, StoreError> {
     let raw: i64 = row.try_get(col)?;
     Ok(raw != 0)
+}
+
+pub fn client_id(row: &AnyRow, col: &'static str) -> Result<ClientId, StoreError> {
+    uuid(row, col).map(ClientId)
+}
+
+pub fn grant_id(row: &AnyRow, col: &'static str) -> Result<GrantId, StoreError> {
+    uuid(row, col).map(GrantId)
+}
+
+pub fn opt_account_id(row: &AnyRow, col: &'static str) -> Result<Option<AccountId>, StoreError> {
+    let raw: Option<String> = row.try_get(col)?;
+    raw.map(|s| {
+        Uuid::parse_str(&s)
+            .map(AccountId)
+            .map_err(|_| StoreError::Corrupt(col))
+    })
+    .transpose()
+}
+
+pub fn opt_grant_id(row: &AnyRow, col: &'static str) -> Result<Option<GrantId>, StoreError> {
+    let raw: Option<String> = row.try_get(col)?;
+    raw.map(|s| {
+        Uuid::parse_str(&s)
+            .map(GrantId)
+            .map_err(|_| StoreError::Corrupt(col))
+    })
+    .transpose()
+}
+
+pub fn opt_timestamp(row: &AnyRow, col: &'static str) -> Result<Option<Timestamp>, StoreError> {
+    let raw: Option<i64> = row.try_get(col)?;
+    Ok(raw.map(Timestamp::from_micros))
+}
+
+pub fn scopes(row: &AnyRow, col: &'static str) -> Result<ScopeSet, StoreError> {
+    let raw: String = row.try_get(col)?;
+    ScopeSet::parse(&raw).map_err(|_| StoreError::Corrupt(col))
+}
+
+pub fn opt_scopes(row: &AnyRow, col: &'static str) -> Result<Option<ScopeSet>, StoreError> {
+    let raw: Option<String> = row.try_get(col)?;
+    raw.map(|s| ScopeSet::parse(&s).map_err(|_| StoreError::Corrupt(col)))
+        .transpose()
 }

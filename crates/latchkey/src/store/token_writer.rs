@@ -6,18 +6,24 @@
 //! number of waiting requests. A lone insert goes at once, as before; each
 //! caller is answered only after its row is committed.
 
+use super::oauth_tokens::{insert_access_token, NewAccessToken};
 use super::tokens::insert_token;
 use super::StoreError;
 use crate::domain::{SecretHash, Token};
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per statement: 5 parameters each, far below either database's limit.
 const MAX_BATCH: usize = 64;
 
+/// A row of one of the two tables of bearer tokens.
+enum Row {
+    Api(Token, SecretHash),
+    Access(NewAccessToken),
+}
+
 struct Pending {
-    token: Token,
-    hash: SecretHash,
+    row: Row,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -35,12 +41,16 @@ impl TokenWriter {
     }
 
     pub async fn insert(&self, token: &Token, hash: &SecretHash) -> Result<(), StoreError> {
+        self.send(Row::Api(token.clone(), *hash)).await
+    }
+
+    pub async fn insert_access(&self, token: &NewAccessToken) -> Result<(), StoreError> {
+        self.send(Row::Access(token.clone())).await
+    }
+
+    async fn send(&self, row: Row) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        let pending = Pending {
-            token: *token,
-            hash: *hash,
-            reply,
-        };
+        let pending = Pending { row, reply };
         self.queue
             .send(pending)
             .await
@@ -68,7 +78,7 @@ async fn run(pool: AnyPool, mut inbox: mpsc::Receiver<Pending>) {
             // database is down) is everyone's, and is not retried 64 times.
             Err(StoreError::MissingReference | StoreError::Conflict) if batch.len() > 1 => {
                 for pending in batch.drain(..) {
-                    let outcome = insert_token(&pool, &pending.token, &pending.hash).await;
+                    let outcome = insert_one(&pool, &pending.row).await;
                     let _ = pending.reply.send(outcome);
                 }
             }
@@ -81,38 +91,121 @@ async fn run(pool: AnyPool, mut inbox: mpsc::Receiver<Pending>) {
     }
 }
 
+async fn insert_one(pool: &AnyPool, row: &Row) -> Result<(), StoreError> {
+    match row {
+        Row::Api(token, hash) => insert_token(pool, token, hash).await,
+        Row::Access(token) => insert_access_token(pool, token).await,
+    }
+}
+
+/// One commit for the whole batch: one multi-row INSERT per table.
 async fn insert_all(pool: &AnyPool, batch: &[Pending]) -> Result<(), StoreError> {
     if let [one] = batch {
-        return insert_token(pool, &one.token, &one.hash).await;
+        return insert_one(pool, &one.row).await;
     }
-    let mut sql = String::from(
-        "INSERT INTO tokens (id, account_id, secret_hash, created_at, expires_at) VALUES ",
-    );
-    for i in 0..batch.len() {
-        let p = 5 * i;
+    let api: Vec<_> = batch
+        .iter()
+        .filter_map(|p| match &p.row {
+            Row::Api(token, hash) => Some((token, hash)),
+            Row::Access(_) => None,
+        })
+        .collect();
+    let access: Vec<_> = batch
+        .iter()
+        .filter_map(|p| match &p.row {
+            Row::Access(token) => Some(token),
+            Row::Api(..) => None,
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    if !api.is_empty() {
+        insert_api_rows(&mut tx, &api).await?;
+    }
+    if !access.is_empty() {
+        insert_access_rows(&mut tx, &access).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `INSERT INTO {table} ({columns}) VALUES ($1, …), (…), …` for `rows` rows.
+fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for i in 0..rows {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5
-        ));
+        sql.push('(');
+        for j in 0..width {
+            if j > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", i * width + j + 1));
+        }
+        sql.push(')');
     }
+    sql
+}
+
+async fn insert_api_rows(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    rows: &[(&Token, &SecretHash)],
+) -> Result<(), StoreError> {
+    let sql = multi_row_insert(
+        "tokens",
+        "id, account_id, secret_hash, created_at, expires_at, name, scopes",
+        7,
+        rows.len(),
+    );
     // Statements of every batch size would crowd the statement cache.
     let mut query = sqlx::query(&sql).persistent(false);
-    for pending in batch {
-        let token = &pending.token;
+    for (token, hash) in rows {
         query = query
             .bind(token.id.to_string())
             .bind(token.account_id.to_string())
-            .bind(pending.hash.0.to_vec())
+            .bind(hash.0.to_vec())
+            .bind(token.created_at.as_micros())
+            .bind(token.expires_at.as_micros())
+            .bind(token.name.as_deref().map(str::to_owned))
+            .bind(token.scopes.map(|s| s.to_string()));
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_access_rows(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    rows: &[&NewAccessToken],
+) -> Result<(), StoreError> {
+    let sql = multi_row_insert(
+        "oauth_access_tokens",
+        "id, secret_hash, client_id, grant_id, account_id, scopes, created_at, expires_at",
+        8,
+        rows.len(),
+    );
+    let mut query = sqlx::query(&sql).persistent(false);
+    for token in rows {
+        query = query
+            .bind(token.id.to_string())
+            .bind(token.hash.0.to_vec())
+            .bind(token.client.to_string())
+            .bind(token.grant.map(|g| g.to_string()))
+            .bind(token.account.map(|a| a.to_string()))
+            .bind(token.scopes.to_string())
             .bind(token.created_at.as_micros())
             .bind(token.expires_at.as_micros());
     }
-    query.execute(pool).await?;
+    query.execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn multi_row_inserts_number_their_parameters() {
+        assert_eq!(
+            super::multi_row_insert("t", "a, b", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+    }
 }

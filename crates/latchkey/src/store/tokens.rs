@@ -2,19 +2,27 @@ use super::{rows, Store, StoreError};
 use crate::domain::{AccountId, Role, SecretHash, Timestamp, Token, TokenId};
 use sqlx::any::AnyRow;
 
-/// What authenticating a secret needs: the token and its owner's role.
-#[derive(Clone, Copy, Debug)]
+/// What authenticating a secret needs: the token, its owner's role, and
+/// the owner's email (introspection's `username`).
+#[derive(Clone, Debug)]
 pub struct AuthRecord {
     pub token: Token,
     pub role: Role,
+    pub email: String,
 }
 
+const COLUMNS: &str = "id, account_id, created_at, expires_at, name, scopes";
+
 fn token(row: &AnyRow) -> Result<Token, StoreError> {
+    use sqlx::Row;
+    let name: Option<String> = row.try_get("name")?;
     Ok(Token {
         id: rows::token_id(row, "id")?,
         account_id: rows::account_id(row, "account_id")?,
         created_at: rows::timestamp(row, "created_at")?,
         expires_at: rows::timestamp(row, "expires_at")?,
+        name: name.map(Into::into),
+        scopes: rows::opt_scopes(row, "scopes")?,
     })
 }
 
@@ -24,14 +32,16 @@ pub(super) async fn insert_token<'e>(
     hash: &SecretHash,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO tokens (id, account_id, secret_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO tokens (id, account_id, secret_hash, created_at, expires_at, name, scopes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(token.id.to_string())
     .bind(token.account_id.to_string())
     .bind(&hash.0[..])
     .bind(token.created_at.as_micros())
     .bind(token.expires_at.as_micros())
+    .bind(token.name.as_deref())
+    .bind(token.scopes.map(|s| s.to_string()))
     .execute(executor)
     .await?;
     Ok(())
@@ -45,16 +55,15 @@ impl Store {
     }
 
     pub async fn list_tokens(&self, account: AccountId) -> Result<Vec<Token>, StoreError> {
-        sqlx::query(
-            "SELECT id, account_id, created_at, expires_at FROM tokens \
-             WHERE account_id = $1 ORDER BY created_at, id",
-        )
-        .bind(account.to_string())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(token)
-        .collect()
+        let sql =
+            format!("SELECT {COLUMNS} FROM tokens WHERE account_id = $1 ORDER BY created_at, id");
+        sqlx::query(&sql)
+            .bind(account.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(token)
+            .collect()
     }
 
     pub async fn get_token(
@@ -62,14 +71,12 @@ impl Store {
         account: AccountId,
         id: TokenId,
     ) -> Result<Option<Token>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, account_id, created_at, expires_at FROM tokens \
-             WHERE id = $1 AND account_id = $2",
-        )
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM tokens WHERE id = $1 AND account_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(token).transpose()
     }
 
@@ -94,8 +101,10 @@ impl Store {
         &self,
         hash: &SecretHash,
     ) -> Result<Option<AuthRecord>, StoreError> {
+        use sqlx::Row;
         let row = sqlx::query(
-            "SELECT t.id, t.account_id, t.created_at, t.expires_at, a.role \
+            "SELECT t.id, t.account_id, t.created_at, t.expires_at, t.name, t.scopes, \
+                    a.role, a.email \
              FROM tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.secret_hash = $1",
         )
@@ -106,6 +115,7 @@ impl Store {
             Ok(AuthRecord {
                 token: token(&row)?,
                 role: rows::role(&row, "role")?,
+                email: row.try_get("email")?,
             })
         })
         .transpose()

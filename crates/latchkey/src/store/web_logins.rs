@@ -9,6 +9,9 @@ pub struct WebLogin {
     pub expires_at: Timestamp,
     /// Set once the callback has run, with its outcome.
     pub done: bool,
+    /// A browser sign-in: the hash of the pre-login cookie that must come
+    /// back with the callback.
+    pub prelogin_hash: Option<[u8; 32]>,
 }
 
 /// What a poll found, claimed atomically.
@@ -27,16 +30,19 @@ impl Store {
         poll_hash: &[u8; 32],
         redirect: Option<&str>,
         expires_at: Timestamp,
+        prelogin_hash: Option<&[u8; 32]>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO web_logins (state_hash, poll_hash, redirect, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO web_logins \
+             (state_hash, poll_hash, redirect, created_at, expires_at, prelogin_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&state_hash[..])
         .bind(&poll_hash[..])
         .bind(redirect)
         .bind(Timestamp::now().as_micros())
         .bind(expires_at.as_micros())
+        .bind(prelogin_hash.map(|h| h.to_vec()))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -47,7 +53,8 @@ impl Store {
         state_hash: &[u8; 32],
     ) -> Result<Option<WebLogin>, StoreError> {
         let row = sqlx::query(
-            "SELECT redirect, expires_at, account_id, error FROM web_logins WHERE state_hash = $1",
+            "SELECT redirect, expires_at, account_id, error, prelogin_hash \
+             FROM web_logins WHERE state_hash = $1",
         )
         .bind(&state_hash[..])
         .fetch_optional(&self.pool)
@@ -55,10 +62,17 @@ impl Store {
         row.map(|row| {
             let account: Option<String> = row.try_get("account_id")?;
             let error: Option<String> = row.try_get("error")?;
+            let prelogin: Option<Vec<u8>> = row.try_get("prelogin_hash")?;
             Ok(WebLogin {
                 redirect: row.try_get("redirect")?,
                 expires_at: rows::timestamp(&row, "expires_at")?,
                 done: account.is_some() || error.is_some(),
+                prelogin_hash: prelogin
+                    .map(|h| {
+                        h.try_into()
+                            .map_err(|_| StoreError::Corrupt("prelogin_hash"))
+                    })
+                    .transpose()?,
             })
         })
         .transpose()

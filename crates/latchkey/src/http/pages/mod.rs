@@ -1,0 +1,199 @@
+//! Latchkey's own browser pages: sign-in, the OAuth consent and device
+//! pages, and the admins' OAuth Clients tab. Server-rendered (askama), no
+//! script needed, every form with a CSRF token, and every answer with the
+//! headers that keep it out of frames and its URLs out of Referer headers.
+
+mod admin_clients;
+mod authorize;
+mod device;
+mod form;
+mod session;
+mod sign_in;
+mod templates;
+
+pub use session::Session;
+
+use super::rate_limit::{self, LoginLimiter};
+use super::AppState;
+use askama::Template;
+use axum::extract::Request;
+use axum::http::header::{self, HeaderValue};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use templates::ErrorPage;
+
+/// Attempts at a user code per client and minute.
+const USER_CODE_ATTEMPTS_PER_MINUTE: u32 = 10;
+
+pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
+    let code_attempts = Arc::new(LoginLimiter::per_minute(
+        USER_CODE_ATTEMPTS_PER_MINUTE,
+        limits,
+    ));
+    let device = Router::new()
+        .route("/oauth/device", get(device::entry).post(device::submit))
+        .route("/oauth/device/decision", post(device::decide))
+        .route_layer(axum::middleware::from_fn_with_state(
+            code_attempts,
+            rate_limit::limit,
+        ));
+    Router::new()
+        .route("/", get(sign_in::home))
+        .route("/login", get(sign_in::login))
+        .route("/logout", post(sign_in::logout))
+        .route(
+            "/oauth/authorize",
+            get(authorize::show).post(authorize::decide),
+        )
+        .route(
+            "/admin/oauth/clients",
+            get(admin_clients::list).post(admin_clients::create),
+        )
+        .route("/admin/oauth/clients/new", get(admin_clients::new_form))
+        .route(
+            "/admin/oauth/clients/{client_id}",
+            post(admin_clients::update),
+        )
+        .route(
+            "/admin/oauth/clients/{client_id}/edit",
+            get(admin_clients::edit_form),
+        )
+        .route(
+            "/admin/oauth/clients/{client_id}/delete",
+            get(admin_clients::confirm_delete).post(admin_clients::delete),
+        )
+        .merge(device)
+        .route("/assets/latchkey.css", get(stylesheet))
+        .route_layer(axum::middleware::from_fn(protect))
+}
+
+/// Why a page cannot be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in: off to sign-in, then back to `next`.
+    SignIn {
+        next: String,
+    },
+    Status(StatusCode, String),
+    Internal(String),
+}
+
+impl PageError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        PageError::Status(StatusCode::BAD_REQUEST, message.into())
+    }
+
+    pub fn not_found() -> Self {
+        PageError::Status(StatusCode::NOT_FOUND, "There is nothing here.".into())
+    }
+}
+
+impl From<crate::service::ServiceError> for PageError {
+    fn from(err: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError;
+        match err {
+            ServiceError::Internal(err) => PageError::Internal(err.to_string()),
+            ServiceError::NotFound(_) => PageError::not_found(),
+            ServiceError::Invalid(problems) => PageError::bad_request(problems.join("; ")),
+            ServiceError::External(msg) | ServiceError::Disabled(msg) => {
+                PageError::Status(StatusCode::SERVICE_UNAVAILABLE, msg)
+            }
+            other => PageError::Status(StatusCode::BAD_REQUEST, other.to_string()),
+        }
+    }
+}
+
+impl From<crate::service::oauth::OAuthError> for PageError {
+    fn from(err: crate::service::oauth::OAuthError) -> Self {
+        use crate::service::oauth::OAuthError;
+        match err {
+            OAuthError::Internal(err) => PageError::Internal(err.to_string()),
+            other => PageError::bad_request(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message, note) = match self {
+            PageError::SignIn { next } => {
+                let target = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                return Redirect::to(&format!("/login?{target}")).into_response();
+            }
+            PageError::Status(status, message) => (status, message, None),
+            PageError::Internal(detail) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Please try again.".to_owned(),
+                Some(crate::http::error::ErrorNote::Internal(detail)),
+            ),
+        };
+        let title = status.canonical_reason().unwrap_or("Error").to_owned();
+        let mut response = render(status, &ErrorPage::new(title, message));
+        if let Some(note) = note {
+            response.extensions_mut().insert(note);
+        }
+        response
+    }
+}
+
+/// A template as an HTML answer.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            let mut response = (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<p>Page failed.</p>"),
+            )
+                .into_response();
+            response
+                .extensions_mut()
+                .insert(crate::http::error::ErrorNote::Internal(err.to_string()));
+            response
+        }
+    }
+}
+
+/// Every page: no framing (clickjacking), no Referer (codes in URLs), no
+/// sniffing, no caching, and nothing loaded from anywhere else.
+async fn protect(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../../assets/latchkey.css"),
+    )
+        .into_response()
+}

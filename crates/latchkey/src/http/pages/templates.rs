@@ -1,0 +1,125 @@
+//! The pages' templates and the data each needs.
+
+use askama::Template;
+
+/// The header of a signed-in page.
+pub struct Nav {
+    pub email: String,
+    pub admin: bool,
+    pub logout_csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+pub struct ErrorPage {
+    pub nav: Option<Nav>,
+    pub title: String,
+    pub message: String,
+}
+
+impl ErrorPage {
+    pub fn new(title: String, message: String) -> Self {
+        Self {
+            nav: None,
+            title,
+            message,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+pub struct MessagePage {
+    pub nav: Option<Nav>,
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/home.html")]
+pub struct HomePage {
+    pub nav: Option<Nav>,
+    pub email: String,
+    pub admin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/consent.html")]
+pub struct ConsentPage {
+    pub nav: Option<Nav>,
+    pub client_name: String,
+    pub redirect_host: String,
+    /// Each scope in words.
+    pub scopes: Vec<String>,
+    pub csrf: String,
+    /// The authorization request, carried to the POST unchanged.
+    pub hidden: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/device_entry.html")]
+pub struct DeviceEntryPage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub user_code: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/device_confirm.html")]
+pub struct DeviceConfirmPage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub client_name: String,
+    pub user_code: String,
+    pub scopes: Vec<String>,
+}
+
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_clients.html")]
+pub struct ClientsPage {
+    pub nav: Option<Nav>,
+    pub clients: Vec<ClientRow>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_client_form.html")]
+pub struct ClientFormPage {
+    pub nav: Option<Nav>,
+    pub heading: String,
+    pub action: String,
+    pub submit: &'static str,
+    pub creating: bool,
+    pub csrf: String,
+    pub name: String,
+    pub redirect_uris: String,
+    pub public: bool,
+    /// Name, description, checked.
+    pub scopes: Vec<(&'static str, &'static str, bool)>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_client_created.html")]
+pub struct ClientCreatedPage {
+    pub nav: Option<Nav>,
+    pub name: String,
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_client_delete.html")]
+pub struct ClientDeletePage {
+    pub nav: Option<Nav>,
+    pub name: String,
+    pub client_id: String,
+    pub csrf: String,
+}
