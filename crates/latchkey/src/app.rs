@@ -195,6 +195,7 @@ fn oauth_config(oauth: &OAuthSettings, public_url: &str) -> OAuthConfig {
         access_token_lifetime: delta(oauth.access_token_ttl),
         refresh_token_lifetime: delta(oauth.refresh_token_ttl),
         refresh_grace: delta(oauth.refresh_grace),
+        device_interval_secs: oauth.device_interval.as_secs(),
         ..OAuthConfig::with_issuer(public_url)
     }
 }

@@ -300,6 +300,8 @@ pub struct OAuthSettings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub refresh_grace: Duration,
+    /// How often a device may poll (RFC 8628 §3.2 `interval`).
+    pub device_interval: Duration,
 }
 
 impl OAuthSettings {
@@ -328,6 +330,7 @@ impl OAuthSettings {
                 file.oauth_refresh_grace_secs,
                 30,
             ),
+            device_interval: Duration::from_secs(5),
         };
         if settings.access_token_ttl.is_zero() || settings.refresh_token_ttl.is_zero() {
             bail!("OAuth token lifetimes must be at least one second");
