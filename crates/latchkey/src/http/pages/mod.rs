@@ -17,6 +17,7 @@ use super::rate_limit::{self, LoginLimiter};
 use super::AppState;
 use askama::Template;
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -34,13 +35,14 @@ pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
         USER_CODE_ATTEMPTS_PER_MINUTE,
         limits,
     ));
+    // Only typed codes count as attempts, not visits to the form.
+    let attempts = axum::middleware::from_fn_with_state(code_attempts, rate_limit::limit);
     let device = Router::new()
-        .route("/oauth/device", get(device::entry).post(device::submit))
-        .route("/oauth/device/decision", post(device::decide))
-        .route_layer(axum::middleware::from_fn_with_state(
-            code_attempts,
-            rate_limit::limit,
-        ));
+        .route(
+            "/oauth/device",
+            get(device::entry).post(device::submit.layer(attempts)),
+        )
+        .route("/oauth/device/decision", post(device::decide));
     Router::new()
         .route("/", get(sign_in::home))
         .route("/login", get(sign_in::login))
