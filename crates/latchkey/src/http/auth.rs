@@ -40,15 +40,16 @@ pub enum Requirement {
     Scope(Scope),
 }
 
-/// Requirements by method and route template.
+/// Requirements by route template, then method; looked up by `&str` on
+/// every request, so without allocating.
 #[derive(Clone, Debug, Default)]
-pub struct Requirements(HashMap<(Method, String), Requirement>);
+pub struct Requirements(HashMap<String, Vec<(Method, Requirement)>>);
 
 impl Requirements {
     /// Reads every operation's `security` from the OpenAPI document. `Err`
     /// names the operations that declare none.
     pub fn from_openapi(doc: &Value) -> Result<Self, String> {
-        let mut map = HashMap::new();
+        let mut map: HashMap<String, Vec<(Method, Requirement)>> = HashMap::new();
         let mut undeclared = Vec::new();
         for (path, operations) in doc["paths"].as_object().into_iter().flatten() {
             for (method, operation) in operations.as_object().into_iter().flatten() {
@@ -57,7 +58,9 @@ impl Requirements {
                 };
                 match requirement_of(&operation["security"]) {
                     Some(requirement) => {
-                        map.insert((method, path.clone()), requirement);
+                        map.entry(path.clone())
+                            .or_default()
+                            .push((method, requirement));
                     }
                     None => undeclared.push(format!("{method} {path}")),
                 }
@@ -74,15 +77,19 @@ impl Requirements {
 
     /// `alias` (an older path of the same operation) needs what `canonical` needs.
     pub fn alias(&mut self, method: Method, alias: &str, canonical: &str) {
-        let requirement = self.get(&method, canonical);
-        self.0.insert(
-            (method, alias.to_owned()),
-            requirement.unwrap_or(Requirement::Public),
-        );
+        let requirement = self.get(&method, canonical).unwrap_or(Requirement::Public);
+        self.0
+            .entry(alias.to_owned())
+            .or_default()
+            .push((method, requirement));
     }
 
     pub fn get(&self, method: &Method, route: &str) -> Option<Requirement> {
-        self.0.get(&(method.clone(), route.to_owned())).copied()
+        self.0
+            .get(route)?
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, r)| *r)
     }
 }
 

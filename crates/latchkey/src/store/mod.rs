@@ -127,7 +127,7 @@ impl Store {
 
     fn new(pool: AnyPool, writer: AnyPool, backend: Backend) -> Self {
         Self {
-            tokens: token_writer::TokenWriter::start(writer.clone()),
+            tokens: token_writer::TokenWriter::start(backend, writer.clone()),
             pool,
             writer,
             backend,
