@@ -143,6 +143,9 @@ pub struct OAuthClient {
     /// The most any token issued to this client may do.
     pub scopes: ScopeSet,
     pub grant_types: GrantTypes,
+    /// One of the platform's own services: it may introspect any Latchkey
+    /// token. Other clients introspect only the tokens issued to them.
+    pub resource_server: bool,
     pub created_at: Timestamp,
 }
 

@@ -45,7 +45,7 @@ impl Scope {
             Scope::AccountRead => "See your account: name, email and plan",
             Scope::AccountWrite => "Change your account's name and email, or delete it",
             Scope::TokensRead => "List your API tokens (never their secrets)",
-            Scope::TokensWrite => "Create and delete API tokens for your account",
+            Scope::TokensWrite => "Delete your API tokens",
             Scope::Profile => "Know your name",
             Scope::Email => "Know your email address",
         }
@@ -94,6 +94,10 @@ impl ScopeSet {
 
     pub fn union(self, other: ScopeSet) -> ScopeSet {
         ScopeSet(self.0 | other.0)
+    }
+
+    pub fn intersection(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 & other.0)
     }
 
     pub fn is_empty(self) -> bool {

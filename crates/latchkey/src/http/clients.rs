@@ -1,7 +1,7 @@
 //! The Client API: admins register and manage OAuth clients. Anyone else
 //! gets 404, as for accounts they may not see.
 
-use super::error::{ErrorBody, ErrorsBody};
+use super::error::{ApiError, ErrorBody, ErrorsBody, NoStore};
 use super::extract::{Json, Path};
 use super::{ApiResult, AppState, Empty};
 use crate::domain::{ClientId, GrantTypes, OAuthClient, RedirectUri, ScopeSet};
@@ -42,6 +42,11 @@ pub struct ClientData {
     /// for public ones.
     #[serde(default)]
     grant_types: Option<GrantTypes>,
+    /// One of the platform's own services, which may introspect any
+    /// Latchkey token (API tokens and every client's). Default false: a
+    /// client introspects only the tokens issued to it.
+    #[serde(default)]
+    resource_server: bool,
 }
 
 impl From<ClientData> for ClientInput {
@@ -52,6 +57,7 @@ impl From<ClientData> for ClientInput {
             public: d.public,
             scopes: d.scopes,
             grant_types: d.grant_types,
+            resource_server: d.resource_server,
         }
     }
 }
@@ -101,14 +107,14 @@ async fn create_client(
     State(state): State<AppState>,
     caller: Caller,
     Json(data): Json<ClientData>,
-) -> ApiResult<ClientWithSecret> {
+) -> Result<NoStore<Json<ClientWithSecret>>, ApiError> {
     let created = state
         .services
         .oauth
         .clients
         .create(&caller, data.into())
         .await?;
-    Ok(Json(created.into()))
+    Ok(NoStore(Json(created.into())))
 }
 
 /// Gets a client. Admins only.
@@ -177,12 +183,12 @@ async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<ClientId>,
-) -> ApiResult<ClientWithSecret> {
+) -> Result<NoStore<Json<ClientWithSecret>>, ApiError> {
     let rotated = state
         .services
         .oauth
         .clients
         .rotate_secret(&caller, id)
         .await?;
-    Ok(Json(rotated.into()))
+    Ok(NoStore(Json(rotated.into())))
 }

@@ -195,3 +195,13 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+/// An answer that holds a secret or personal data: never stored by a cache
+/// (RFC 6749 §5.1 asks this of token responses; the same holds here).
+pub struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        (super::oauth::error::no_store(), self.0).into_response()
+    }
+}

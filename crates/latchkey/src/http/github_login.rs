@@ -249,10 +249,12 @@ async fn web_callback(
             state.cookie.read_prelogin(&headers),
         )
         .await?;
-    let cookie = state.cookie.set(&done.session.secret.expose());
+    let secret = done.session.secret.expose();
     Ok(match done.redirect {
-        // A browser sign-in: back to the page that asked, a path here.
+        // A browser sign-in: back to the page that asked, a path here, with
+        // the pages' cookie (the Golem cookie never signs in to the pages).
         Some(next) if done.browser => {
+            let cookie = state.cookie.set_pages(&secret);
             let location = HeaderValue::from_str(&next)
                 .map_err(|_| ApiError::invalid("next is not a valid header value"))?;
             let mut response = (
@@ -266,6 +268,7 @@ async fn web_callback(
             response
         }
         Some(redirect) => {
+            let cookie = state.cookie.set(&secret);
             let location = HeaderValue::from_str(&redirect)
                 .map_err(|_| ApiError::invalid("redirect is not a valid header value"))?;
             (
@@ -274,7 +277,7 @@ async fn web_callback(
             )
                 .into_response()
         }
-        None => ([(SET_COOKIE, cookie)], Json(Empty {})).into_response(),
+        None => ([(SET_COOKIE, state.cookie.set(&secret))], Json(Empty {})).into_response(),
     })
 }
 

@@ -1,4 +1,11 @@
-//! The browser session cookie set by the web flow's callback.
+//! The browser cookies: the Golem web flow's session cookie, the pages'
+//! own session cookie, and the pre-login cookie of a browser sign-in.
+//!
+//! The pages never accept the Golem cookie. Its web flow is poll-based and
+//! not bound to a browser (the wire contract fixes its callback), so anyone
+//! can finish one as themselves and send the callback link to someone else,
+//! whose browser then holds the sender's session (login CSRF). The pages'
+//! cookie is set only by a sign-in that started in the same browser.
 
 use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
@@ -27,6 +34,23 @@ impl CookieConfig {
     /// The session secret from the request's cookies, if any.
     pub fn read<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
         read(headers, &self.name)
+    }
+
+    /// The pages' session: set only at the end of a browser sign-in.
+    pub fn set_pages(&self, secret: &str) -> HeaderValue {
+        self.header(&self.pages_name(), secret, self.max_age.as_secs())
+    }
+
+    pub fn clear_pages(&self) -> HeaderValue {
+        self.header(&self.pages_name(), "", 0)
+    }
+
+    pub fn read_pages<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        read(headers, &self.pages_name())
+    }
+
+    fn pages_name(&self) -> String {
+        format!("{}_pages", self.name)
     }
 
     /// The pre-login cookie that binds a browser sign-in to its browser.

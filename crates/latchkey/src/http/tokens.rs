@@ -1,6 +1,6 @@
 //! Token API (seed 002): an account's long-lived bearer tokens.
 
-use super::error::{ErrorBody, ErrorsBody};
+use super::error::{ApiError, ErrorBody, ErrorsBody, NoStore};
 use super::extract::{Json, Path};
 use super::{ApiResult, AppState, Empty};
 use crate::domain::{AccountId, ScopeSet, Timestamp, Token, TokenId, UnsafeToken};
@@ -81,7 +81,7 @@ async fn create_token(
     caller: Caller,
     Path(account): Path<AccountId>,
     Json(body): Json<CreateTokenDto>,
-) -> ApiResult<UnsafeToken> {
+) -> Result<NoStore<Json<UnsafeToken>>, ApiError> {
     let token = state
         .services
         .tokens
@@ -95,7 +95,7 @@ async fn create_token(
             },
         )
         .await?;
-    Ok(Json(token))
+    Ok(NoStore(Json(token)))
 }
 
 /// Deletes a token; it stops working at once.

@@ -30,8 +30,10 @@ impl Caller {
         self.token.account_id
     }
 
+    /// Admin powers are not a scope, so only a full-access token of an
+    /// admin has them: a narrowed token acts as a user, whoever made it.
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.role == Role::Admin && self.scopes.is_none()
     }
 
     /// An account's data is visible to its owner and to admins only.

@@ -60,10 +60,10 @@ impl TokenService {
             .ok_or(TOKEN_NOT_FOUND)
     }
 
-    /// A new API token. A caller whose own token is narrowed (an OAuth
-    /// access token, or a narrowed API token) can only mint tokens narrowed
-    /// at least as far: otherwise an application granted `tokens:write`
-    /// could mint itself a full-access token.
+    /// A new API token. An application's access token cannot mint one: an
+    /// API token would outlive the user's revocation of that application.
+    /// A narrowed API token can only mint tokens narrowed at least as far
+    /// that expire no later than itself, so it cannot outgrow itself.
     pub async fn create(
         &self,
         caller: &Caller,
@@ -71,6 +71,16 @@ impl TokenService {
         request: NewToken,
     ) -> Result<UnsafeToken, ServiceError> {
         self.require_account(caller, account).await?;
+        if caller.oauth.is_some() {
+            return Err(ServiceError::Forbidden(
+                "An application's access token cannot create API tokens",
+            ));
+        }
+        if caller.scopes.is_some() && request.expires_at > caller.token.expires_at {
+            return Err(ServiceError::Forbidden(
+                "A narrowed token may only create tokens that expire no later than itself",
+            ));
+        }
         let mut problems = Vec::new();
         if let Some(name) = &request.name {
             problems.extend(token_name_problems(name));

@@ -17,10 +17,11 @@ pub struct ClientChange<'a> {
     pub redirect_uris: &'a [RedirectUri],
     pub scopes: ScopeSet,
     pub grant_types: GrantTypes,
+    pub resource_server: bool,
 }
 
 const COLUMNS: &str =
-    "id, name, redirect_uris, public, scopes, grant_types, secret_hash, created_at";
+    "id, name, redirect_uris, public, scopes, grant_types, resource_server, secret_hash, created_at";
 
 fn record(row: &AnyRow) -> Result<ClientRecord, StoreError> {
     let uris: String = row.try_get("redirect_uris")?;
@@ -41,6 +42,7 @@ fn record(row: &AnyRow) -> Result<ClientRecord, StoreError> {
             scopes: rows::scopes(row, "scopes")?,
             grant_types: GrantTypes::parse_list(&grants)
                 .ok_or(StoreError::Corrupt("grant_types"))?,
+            resource_server: rows::flag(row, "resource_server")?,
             created_at: rows::timestamp(row, "created_at")?,
         },
         secret_hash: secret
@@ -62,8 +64,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO oauth_clients \
-             (id, name, redirect_uris, public, scopes, grant_types, secret_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (id, name, redirect_uris, public, scopes, grant_types, secret_hash, created_at, \
+              resource_server) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(client.client_id.to_string())
         .bind(&client.name)
@@ -73,6 +76,7 @@ impl Store {
         .bind(client.grant_types.to_list())
         .bind(secret_hash.map(|h| h.0.to_vec()))
         .bind(client.created_at.as_micros())
+        .bind(i64::from(client.resource_server))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -103,14 +107,15 @@ impl Store {
         change: &ClientChange<'_>,
     ) -> Result<Option<OAuthClient>, StoreError> {
         let sql = format!(
-            "UPDATE oauth_clients SET name = $1, redirect_uris = $2, scopes = $3, grant_types = $4 \
-             WHERE id = $5 RETURNING {COLUMNS}"
+            "UPDATE oauth_clients SET name = $1, redirect_uris = $2, scopes = $3, grant_types = $4, \
+             resource_server = $5 WHERE id = $6 RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(change.name)
             .bind(uris_json(change.redirect_uris))
             .bind(change.scopes.to_string())
             .bind(change.grant_types.to_list())
+            .bind(i64::from(change.resource_server))
             .bind(id.to_string())
             .fetch_optional(&self.writer)
             .await?;

@@ -365,8 +365,17 @@ impl Store {
             .bind(&client)
             .execute(&mut *tx)
             .await?;
+        // A device this user approved that has not polled yet would
+        // otherwise still collect its tokens.
+        let devices =
+            sqlx::query("DELETE FROM oauth_device_codes WHERE account_id = $1 AND client_id = $2")
+                .bind(&account)
+                .bind(&client)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         tx.commit().await?;
-        Ok((consents + grants > 0 || !hashes.is_empty()).then_some(hashes))
+        Ok((consents + grants + devices > 0 || !hashes.is_empty()).then_some(hashes))
     }
 
     /// The applications an account authorized: one per client, with the

@@ -13,6 +13,7 @@ mod github_login;
 mod oauth_clients;
 mod oauth_endpoints;
 mod oauth_grants;
+mod oauth_refresh;
 mod oauth_scopes;
 mod oauth_security;
 mod oauth_support;

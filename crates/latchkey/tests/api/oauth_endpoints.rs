@@ -227,7 +227,7 @@ async fn expired_codes_are_refused(app: TestApp) {
 }
 
 async fn introspection(app: TestApp) {
-    let client = register(&app, false, json!({})).await;
+    let client = register(&app, false, json!({"resourceServer": true})).await;
     let introspect = |token: &str| {
         let (app, client, token) = (&app, &client, token.to_owned());
         async move { token_request(app, "/oauth/introspect", client, &[("token", &token)]).await }
@@ -283,6 +283,58 @@ async fn introspection(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn introspection_is_limited_to_ones_own_tokens(app: TestApp) {
+    // Review: any confidential client could introspect any token, the
+    // admin's included, and read a user's email without the email scope.
+    let app_a = register(&app, false, json!({})).await;
+    let app_b = register(&app, false, json!({})).await;
+    let introspect = |client: &Client, token: &str| {
+        let (app, client, token) = (&app, client.clone(), token.to_owned());
+        async move { token_request(app, "/oauth/introspect", &client, &[("token", &token)]).await }
+    };
+    let (_, a_token) = token_request(
+        &app,
+        "/oauth/token",
+        &app_a,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    let a_token = a_token["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&app_a, a_token).await.1["active"], true);
+    for token in [a_token, app.admin_secret.as_str()] {
+        let (status, body) = introspect(&app_b, token).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"active": false})));
+    }
+    // A user's token for app A: the email only with the email scope.
+    let mut browser = sign_in(&app, "hubot").await;
+    for (scope, shows_email) in [("profile", false), ("profile email", true)] {
+        let (code, verifier) = code_for(&mut browser, &app_a, scope).await;
+        let (_, pair) = token_request(
+            &app,
+            "/oauth/token",
+            &app_a,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &app_a.redirect),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+        for token in [&pair["access_token"], &pair["refresh_token"]] {
+            let (_, body) = introspect(&app_a, token.as_str().unwrap()).await;
+            assert_eq!(body["active"], true, "{body}");
+            assert_eq!(
+                body.get("username").is_some(),
+                shows_email && token == &pair["access_token"],
+                "{body}"
+            );
+            let (_, other) = introspect(&app_b, token.as_str().unwrap()).await;
+            assert_eq!(other, json!({"active": false}));
+        }
+    }
 }
 
 async fn revocation(app: TestApp) {
@@ -486,14 +538,70 @@ async fn wrong_user_codes_are_limited(app: TestApp) {
     assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
 }
 
+async fn device_decisions_need_the_confirmation_page(app: TestApp) {
+    // Review: the decision route took any user code with the entry form's
+    // token, so codes could be guessed there without the rate limit.
+    const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+    let client = register(&app, true, json!({})).await;
+    let (status, started) = token_request(
+        &app,
+        "/oauth/device_authorization",
+        &client,
+        &[("scope", "profile")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let user_code = started["user_code"].as_str().unwrap().to_owned();
+    let mut browser = sign_in(&app, "hubot").await;
+    let entry = browser.page("/oauth/device", StatusCode::OK).await;
+    let csrf = field(&form_fields(&entry), "csrf");
+    let decide = |code: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("user_code".to_owned(), code.to_owned()),
+            ("decision".to_owned(), "approve".to_owned()),
+        ]
+    };
+    let response = browser
+        .post_form("/oauth/device/decision", &decide(&user_code))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let response = browser
+            .post_form("/oauth/device/decision", &decide("BCDF-GHJK"))
+            .await;
+        statuses.push(response.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Still waiting: nothing was approved.
+    let (status, body) = token_request(
+        &app,
+        "/oauth/token",
+        &client,
+        &[
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", started["device_code"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "authorization_pending");
+}
+
 backend_tests!(
     client_authentication_rules,
     malformed_token_requests,
     gocd_token_path_and_spelling,
     expired_codes_are_refused,
     introspection,
+    introspection_is_limited_to_ones_own_tokens,
     revocation,
     metadata_lists_everything,
     wrong_user_codes_are_limited,
+    device_decisions_need_the_confirmation_page,
 );
 backend_fns!(device_polling_answers);

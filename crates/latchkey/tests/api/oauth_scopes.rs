@@ -249,15 +249,58 @@ async fn named_and_narrowed_api_tokens(app: TestApp) {
     }
 }
 
-async fn a_delegated_token_cannot_mint_a_broader_one(app: TestApp) {
+async fn a_delegated_token_cannot_mint_api_tokens(app: TestApp) {
+    // Review: an application granted tokens:write minted itself an API
+    // token that outlived the user's revocation (and carried an admin's role).
     let (access, account) = access_token(&app, "tokens:write tokens:read").await;
     let path = format!("/v1/accounts/{account}/tokens");
-    // Unnarrowed request: it inherits the caller's scopes.
-    let (status, minted) = json_of(
-        app.post(&path, &access, json!({"expiresAt": FAR_FUTURE}))
+    for body in [
+        json!({"expiresAt": FAR_FUTURE}),
+        json!({"expiresAt": FAR_FUTURE, "scopes": ["tokens:read"]}),
+    ] {
+        let response = app.post(&path, &access, body).await;
+        assert_error(response, StatusCode::FORBIDDEN).await;
+    }
+    // It may list and delete them, as its scopes say.
+    let (_, full) = json_of(
+        app.post(&path, &app.admin_secret, json!({"expiresAt": FAR_FUTURE}))
             .await,
     )
     .await;
+    let listed = app.list_tokens(&account, &access).await;
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| !t.to_string().contains("lk_at_")));
+    let (_, me) = json_of(app.get("/v1/login/token", &access).await).await;
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["id"] != me["id"]));
+    let id = full["data"]["id"].as_str().unwrap();
+    let (status, _) = json_of(app.delete(&format!("{path}/{id}"), &access).await).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn a_narrowed_api_token_cannot_outgrow_itself(app: TestApp) {
+    let (user, full) = app.user_with_token("Nils", "nils@example.com").await;
+    let path = format!("/v1/accounts/{user}/tokens");
+    let soon = "2090-01-01T00:00:00Z";
+    let (status, narrowed) = json_of(
+        app.post(
+            &path,
+            &full,
+            json!({"expiresAt": soon, "scopes": ["tokens:write", "tokens:read"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{narrowed}");
+    let secret = narrowed["secret"]["value"].as_str().unwrap();
+    // Unnarrowed request: it inherits the caller's scopes.
+    let (status, minted) = json_of(app.post(&path, secret, json!({"expiresAt": soon})).await).await;
     assert_eq!(status, StatusCode::OK, "{minted}");
     assert_eq!(
         minted["data"]["scopes"],
@@ -265,31 +308,62 @@ async fn a_delegated_token_cannot_mint_a_broader_one(app: TestApp) {
     );
     let minted_secret = minted["secret"]["value"].as_str().unwrap();
     let response = app
-        .get(&format!("/v1/accounts/{account}"), minted_secret)
+        .get(&format!("/v1/accounts/{user}"), minted_secret)
         .await;
     assert_error(response, StatusCode::FORBIDDEN).await;
-    // Asking for more than it has: refused.
+    // More scopes than it has, or a longer life: refused.
+    for body in [
+        json!({"expiresAt": soon, "scopes": ["account:write"]}),
+        json!({"expiresAt": FAR_FUTURE, "scopes": ["tokens:read"]}),
+    ] {
+        let response = app.post(&path, secret, body).await;
+        assert_error(response, StatusCode::FORBIDDEN).await;
+    }
+}
+
+async fn an_admins_narrowed_token_has_no_admin_powers(app: TestApp) {
+    let (status, narrowed) = json_of(
+        app.post(
+            &format!("/v1/accounts/{}/tokens", app.admin_id),
+            &app.admin_secret,
+            json!({"expiresAt": FAR_FUTURE, "scopes": ["tokens:write", "tokens:read", "account:read", "account:write"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{narrowed}");
+    let secret = narrowed["secret"]["value"].as_str().unwrap();
+    let (other, _) = app.user_with_token("Ola", "ola@example.com").await;
+    assert_error(
+        app.post(
+            &format!("/v1/accounts/{other}/tokens"),
+            secret,
+            json!({"expiresAt": FAR_FUTURE}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_error(
+        app.get("/v1/oauth/clients", secret).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let response = app
         .post(
-            &path,
-            &access,
-            json!({"expiresAt": FAR_FUTURE, "scopes": ["account:write"]}),
+            "/v1/accounts",
+            secret,
+            json!({"name": "N", "email": "n@example.com"}),
         )
         .await;
     assert_error(response, StatusCode::FORBIDDEN).await;
-    // The Token API never lists the OAuth access token itself.
-    let listed = app.list_tokens(&account, &access).await;
-    assert!(listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|t| t["id"] != json!(null) && !t.to_string().contains("lk_at_")));
-    let (_, me) = json_of(app.get("/v1/login/token", &access).await).await;
-    assert!(listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|t| t["id"] != me["id"]));
+    // Its own account is still its own.
+    let (status, _) = json_of(
+        app.get(&format!("/v1/accounts/{}", app.admin_id), secret)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 async fn users_see_and_revoke_their_authorizations(app: TestApp) {
@@ -473,7 +547,9 @@ backend_tests!(
     scopes_are_enforced_at_the_edge,
     both_header_forms_and_recognisable_secrets,
     named_and_narrowed_api_tokens,
-    a_delegated_token_cannot_mint_a_broader_one,
+    a_delegated_token_cannot_mint_api_tokens,
+    a_narrowed_api_token_cannot_outgrow_itself,
+    an_admins_narrowed_token_has_no_admin_powers,
     users_see_and_revoke_their_authorizations,
     more_scopes_ask_again,
     every_protected_operation_demands_credentials,

@@ -437,23 +437,64 @@ async fn login_csrf_on_browser_sign_in(app: TestApp) {
     let mut victim = Browser::new(&app);
     let planted = victim.get(&callback).await;
     assert_eq!(planted.status(), StatusCode::UNAUTHORIZED);
-    assert!(!victim.cookies.contains_key("latchkey_session"));
+    assert!(!victim.cookies.contains_key("latchkey_session_pages"));
     // A victim mid-way through their own sign-in fares no better.
     app.github.script(|s| s.authorize_as = Some("hubot".into()));
     let mut busy_victim = Browser::new(&app);
     busy_victim.get("/login?next=/").await;
     let planted = busy_victim.get(&callback).await;
     assert_eq!(planted.status(), StatusCode::UNAUTHORIZED);
-    assert!(!busy_victim.cookies.contains_key("latchkey_session"));
+    assert!(!busy_victim.cookies.contains_key("latchkey_session_pages"));
     // Nothing was used up: the browser that started it still finishes.
     let finished = attacker.get(&callback).await;
     assert_eq!(finished.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&finished), "/");
-    assert!(attacker.cookies.contains_key("latchkey_session"));
+    assert!(attacker.cookies.contains_key("latchkey_session_pages"));
     assert!(!attacker.cookies.contains_key("latchkey_session_prelogin"));
 }
 
+async fn login_csrf_through_the_golem_web_flow(app: TestApp) {
+    // Review: the Login API's web flow is not bound to a browser (its wire
+    // contract fixes the callback), so its cookie must not sign in to pages.
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let (_, started) = json_of(
+        app.client
+            .get(format!(
+                "{}/v1/login/oauth2/web/authorize?provider=github",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut attacker = Browser::new(&app);
+    let at_github = attacker.get(started["url"].as_str().unwrap()).await;
+    let callback = location(&at_github);
+    let mut victim = Browser::new(&app);
+    let planted = victim.get(&callback).await;
+    assert_eq!(planted.status(), StatusCode::OK, "the Golem contract holds");
+    assert!(victim.cookies.contains_key("latchkey_session"));
+    assert!(!victim.cookies.contains_key("latchkey_session_pages"));
+    // The pages see nobody signed in, and send the victim to sign in.
+    let home = victim.page("/", StatusCode::OK).await;
+    assert!(!home.contains("octocat@example.com"), "{home}");
+    let client = register(&app, false, json!({})).await;
+    let authorize = victim
+        .get(&format!(
+            "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=profile&code_challenge={}&code_challenge_method=S256",
+            client.id,
+            urlencode(&client.redirect),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ))
+        .await;
+    assert_eq!(authorize.status(), StatusCode::SEE_OTHER);
+    assert!(location(&authorize).starts_with("/login?next="));
+}
+
 backend_tests!(
+    login_csrf_through_the_golem_web_flow,
     exact_redirect_uri_matching,
     no_redirect_on_bad_client_or_redirect_uri,
     code_reuse_revokes_tokens,

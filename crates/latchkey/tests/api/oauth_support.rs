@@ -119,7 +119,7 @@ pub async fn sign_in_with(
     let callback = browser.get(&location(&at_github)).await;
     assert_eq!(callback.status(), StatusCode::SEE_OTHER, "callback");
     assert_eq!(location(&callback), next);
-    assert!(browser.cookies.contains_key("latchkey_session"));
+    assert!(browser.cookies.contains_key("latchkey_session_pages"));
     callback
 }
 
@@ -179,6 +179,7 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
+#[derive(Clone)]
 pub struct Client {
     pub id: String,
     pub secret: Option<String>,

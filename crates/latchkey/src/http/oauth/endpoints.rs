@@ -5,7 +5,7 @@
 use super::error::{no_store, OAuthErrorBody, OAuthHttpError};
 use super::form::OAuthForm;
 use crate::domain::{GrantType, Scope, ScopeSet};
-use crate::http::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody, NoStore};
 use crate::http::extract::Json;
 use crate::http::AppState;
 use crate::service::oauth::{
@@ -351,12 +351,12 @@ pub struct UserInfoBody {
 async fn userinfo(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<UserInfoBody>, ApiError> {
+) -> Result<NoStore<Json<UserInfoBody>>, ApiError> {
     let info = state.services.oauth.userinfo(&caller).await?;
-    Ok(Json(UserInfoBody {
+    Ok(NoStore(Json(UserInfoBody {
         sub: info.sub,
         name: info.name,
         email: info.email.map(|e| e.to_string()),
         email_verified: info.email_verified,
-    }))
+    })))
 }

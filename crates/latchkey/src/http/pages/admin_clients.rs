@@ -175,6 +175,7 @@ pub async fn create(
         public: posted.public,
         scopes: Some(posted.scopes),
         grant_types: None,
+        resource_server: false,
     };
     match state
         .services
@@ -259,6 +260,7 @@ pub async fn update(
         public: current.public,
         scopes: Some(posted.scopes),
         grant_types: Some(current.grant_types),
+        resource_server: current.resource_server,
     };
     match clients
         .update(&session.caller, current.client_id, input)

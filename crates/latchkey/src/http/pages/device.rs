@@ -46,7 +46,9 @@ pub async fn submit(
             StatusCode::OK,
             &DeviceConfirmPage {
                 nav: Some(session.nav(&state)),
-                csrf: session.csrf(&state, "device"),
+                // The decision's token names this code: only a confirmation
+                // page (reached through the rate-limited form) can decide it.
+                csrf: session.csrf(&state, &decision_purpose(&pending.user_code)),
                 client_name: pending.client.name,
                 user_code: pending.user_code.to_string(),
                 scopes: pending
@@ -79,11 +81,11 @@ pub async fn decide(
     form: PageForm,
 ) -> Result<Response, PageError> {
     let session = Session::require(&state, &headers, &uri).await?;
-    session.check_csrf(&state, "device", form.get("csrf"))?;
     let code = form
         .get("user_code")
         .and_then(UserCode::normalise)
         .ok_or_else(|| PageError::bad_request("The code is missing or not valid."))?;
+    session.check_csrf(&state, &decision_purpose(&code), form.get("csrf"))?;
     let approve = form.get("decision") == Some("approve");
     let decided = state
         .services
@@ -116,4 +118,8 @@ pub async fn decide(
             message: message.into(),
         },
     ))
+}
+
+fn decision_purpose(code: &UserCode) -> String {
+    format!("device-decision:{code}")
 }

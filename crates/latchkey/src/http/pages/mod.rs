@@ -40,9 +40,12 @@ pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
     let device = Router::new()
         .route(
             "/oauth/device",
-            get(device::entry).post(device::submit.layer(attempts)),
+            get(device::entry).post(device::submit.layer(attempts.clone())),
         )
-        .route("/oauth/device/decision", post(device::decide));
+        .route(
+            "/oauth/device/decision",
+            post(device::decide.layer(attempts)),
+        );
     Router::new()
         .route("/", get(sign_in::home))
         .route("/login", get(sign_in::login))

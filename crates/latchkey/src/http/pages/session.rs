@@ -1,5 +1,6 @@
-//! Who is signed in to the pages: the session cookie, which holds an API
-//! token of the Token API (the web flow's callback set it).
+//! Who is signed in to the pages: the pages' own session cookie, which
+//! holds an API token of the Token API, set only by a browser sign-in
+//! (`/login`) that finished in the browser that started it.
 
 use super::templates::Nav;
 use super::PageError;
@@ -35,7 +36,7 @@ impl Session {
     /// OAuth access token or a narrowed API token placed in the cookie
     /// never signs anyone in to these pages.
     pub async fn find(state: &AppState, headers: &HeaderMap) -> Result<Option<Self>, PageError> {
-        let Some(secret) = state.cookie.read(headers) else {
+        let Some(secret) = state.cookie.read_pages(headers) else {
             return Ok(None);
         };
         match state.services.auth.authenticate(Some(secret)).await {

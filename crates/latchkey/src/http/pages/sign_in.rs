@@ -54,7 +54,7 @@ pub async fn logout(
         StatusCode::SEE_OTHER,
         [
             (LOCATION, HeaderValue::from_static("/")),
-            (SET_COOKIE, state.cookie.clear()),
+            (SET_COOKIE, state.cookie.clear_pages()),
         ],
     )
         .into_response())

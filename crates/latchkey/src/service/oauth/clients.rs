@@ -22,6 +22,7 @@ pub struct ClientInput {
     pub public: bool,
     pub scopes: Option<ScopeSet>,
     pub grant_types: Option<GrantTypes>,
+    pub resource_server: bool,
 }
 
 /// A registered client, with its secret this once.
@@ -75,6 +76,7 @@ impl ClientRegistry {
             public: input.public,
             scopes,
             grant_types,
+            resource_server: input.resource_server,
             created_at: Timestamp::now(),
         };
         let secret = (!client.public).then(|| PrefixedSecret::generate(SecretKind::ClientSecret));
@@ -119,6 +121,7 @@ impl ClientRegistry {
             redirect_uris: &input.redirect_uris,
             scopes,
             grant_types,
+            resource_server: input.resource_server,
         };
         let updated = self
             .store
@@ -238,7 +241,23 @@ fn check(input: &ClientInput) -> Result<(ScopeSet, GrantTypes), ServiceError> {
     if input.redirect_uris.len() > 20 {
         problems.push("at most 20 redirect URIs".to_owned());
     }
+    let unique: std::collections::HashSet<&str> = input
+        .redirect_uris
+        .iter()
+        .map(RedirectUri::as_str)
+        .collect();
+    if unique.len() != input.redirect_uris.len() {
+        problems.push("redirectUris must not repeat a URI".to_owned());
+    }
     let scopes = input.scopes.unwrap_or_else(ScopeSet::all);
+    if scopes.is_empty() {
+        problems.push("scopes must name at least one scope".to_owned());
+    }
+    if input.public && input.resource_server {
+        problems.push(
+            "a public client cannot introspect, so it cannot be a resource server".to_owned(),
+        );
+    }
     let grant_types = input.grant_types.unwrap_or_else(|| match input.public {
         true => [
             GrantType::AuthorizationCode,

@@ -205,7 +205,14 @@ impl OAuthServer {
                     scopes: record.scopes,
                     created_at: now,
                 };
-                let minted = self.mint(client, Some(grant.id), Some(account), record.scopes, now);
+                let minted = self.mint(
+                    client,
+                    Some(grant.id),
+                    Some(account),
+                    record.scopes,
+                    record.scopes,
+                    now,
+                )?;
                 let issued = self
                     .store
                     .issue_device_tokens(

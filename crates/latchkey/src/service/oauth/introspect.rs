@@ -5,7 +5,7 @@
 
 use super::error::OAuthError;
 use super::OAuthServer;
-use crate::domain::{ClientId, PrefixedSecret, ScopeSet, SecretKind, Timestamp};
+use crate::domain::{ClientId, PrefixedSecret, Scope, ScopeSet, SecretKind, Timestamp};
 use crate::service::Principal;
 
 /// An introspection answer; an inactive token says nothing else.
@@ -25,6 +25,11 @@ pub struct Introspection {
 impl OAuthServer {
     /// `client` must be a confidential client: introspection tells what a
     /// token may do, so it is for resource servers that can authenticate.
+    /// A client registered as a resource server (the platform's services)
+    /// may introspect any token; any other client only the tokens issued to
+    /// it, without the user's email unless the token carries `email`. For
+    /// everything else the answer is `{"active": false}`, as for a token
+    /// that does not exist, so nobody can probe others' tokens (RFC 7662 §4).
     pub async fn introspect(
         &self,
         client: &crate::domain::OAuthClient,
@@ -37,7 +42,13 @@ impl OAuthServer {
         }
         let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         if PrefixedSecret::parse_kind(token, SecretKind::RefreshToken).is_some() {
-            return self.introspect_refresh(token).await;
+            let answer = self.introspect_refresh(token).await?;
+            let allowed = client.resource_server || answer.client_id == Some(client.client_id);
+            return Ok(if allowed {
+                answer
+            } else {
+                Introspection::default()
+            });
         }
         let principal = match self.auth.authenticate(Some(token)).await {
             Ok(principal) => principal,
@@ -45,12 +56,20 @@ impl OAuthServer {
             Err(_) => return Ok(Introspection::default()),
         };
         let seconds = |t: Timestamp| t.as_micros().div_euclid(1_000_000);
+        let issued_to = match &principal {
+            Principal::Account(caller) => caller.oauth.map(|o| o.client),
+            Principal::Client(own) => Some(own.client),
+        };
+        if !client.resource_server && issued_to != Some(client.client_id) {
+            return Ok(Introspection::default());
+        }
         Ok(match principal {
             Principal::Account(caller) => Introspection {
                 active: true,
                 scope: Some(caller.scopes.unwrap_or_else(ScopeSet::all)),
                 client_id: caller.oauth.map(|o| o.client),
-                username: Some(caller.email.to_string()),
+                username: (client.resource_server || caller.allows(Scope::Email))
+                    .then(|| caller.email.to_string()),
                 sub: Some(caller.account_id().to_string()),
                 exp: Some(seconds(caller.token.expires_at)),
                 iat: Some(seconds(caller.token.created_at)),
@@ -90,7 +109,9 @@ impl OAuthServer {
             sub: record.account.map(|a| a.to_string()),
             exp: Some(seconds(record.expires_at)),
             iat: Some(seconds(record.created_at)),
-            token_type: Some("refresh_token"),
+            // RFC 7662 takes token types from RFC 6749 §7.1, which names
+            // access token types only: a refresh token has none.
+            token_type: None,
             iss: Some(self.config.issuer.clone()),
         })
     }

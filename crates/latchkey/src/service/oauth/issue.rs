@@ -1,6 +1,7 @@
 //! Minting what every grant hands out: an access token and, where the
 //! client may refresh, a refresh token.
 
+use super::error::OAuthError;
 use super::OAuthServer;
 use crate::domain::{
     AccountId, GrantId, GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind, Timestamp,
@@ -37,14 +38,25 @@ pub(super) struct SealedPair {
 }
 
 impl OAuthServer {
+    /// A new pair. The refresh token carries the grant's scopes unchanged
+    /// (RFC 6749 §6); the access token carries `wanted` (within them), cut
+    /// down to what the client may still ask for, since an admin may have
+    /// narrowed the client after the user agreed.
     pub(super) fn mint(
         &self,
         client: &OAuthClient,
         grant: Option<GrantId>,
         account: Option<AccountId>,
-        scopes: ScopeSet,
+        granted: ScopeSet,
+        wanted: ScopeSet,
         now: Timestamp,
-    ) -> Minted {
+    ) -> Result<Minted, OAuthError> {
+        let scopes = wanted.intersection(granted).intersection(client.scopes);
+        if scopes.is_empty() {
+            return Err(OAuthError::invalid_scope(
+                "the client may no longer ask for any of these scopes",
+            ));
+        }
         let access_secret = PrefixedSecret::generate(SecretKind::AccessToken);
         let expires_at = now.plus(self.config.access_token_lifetime);
         let refreshable = grant.is_some() && client.grant_types.contains(GrantType::RefreshToken);
@@ -53,13 +65,13 @@ impl OAuthServer {
             let row = NewRefreshToken {
                 hash: secret.hash(),
                 grant,
-                scopes,
+                scopes: granted,
                 created_at: now,
                 expires_at: now.plus(self.config.refresh_token_lifetime),
             };
             (secret, row)
         });
-        Minted {
+        Ok(Minted {
             access: NewAccessToken {
                 id: TokenId::generate(),
                 hash: access_secret.hash(),
@@ -77,6 +89,6 @@ impl OAuthServer {
                 scope: scopes,
             },
             refresh: refresh.map(|(_, row)| row),
-        }
+        })
     }
 }

@@ -30,7 +30,7 @@ impl OAuthServer {
                 "the client may not ask for these scopes",
             ));
         }
-        let minted = self.mint(client, None, None, scopes, self.clock.now());
+        let minted = self.mint(client, None, None, scopes, scopes, self.clock.now())?;
         self.store.insert_access_token(&minted.access).await?;
         Ok(minted.response)
     }

@@ -109,8 +109,9 @@ impl OAuthServer {
             Some(grant.id),
             Some(record.account),
             record.scopes,
+            record.scopes,
             now,
-        );
+        )?;
         let redeemed = self
             .store
             .redeem_code(&hash, now, &grant, &minted.access, minted.refresh.as_ref())

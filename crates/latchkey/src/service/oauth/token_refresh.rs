@@ -10,7 +10,9 @@
 //! - A replay after the window means the token leaked: that grant family is
 //!   revoked, and nothing else (each authorization is its own family).
 //! - The previous access token stays valid until its own expiry.
-//! - The scope may narrow, never widen.
+//! - The access token's scope may narrow, never widen; the new refresh
+//!   token keeps the old one's scope (RFC 6749 §6), and nothing exceeds
+//!   what the client may still ask for.
 
 use super::error::OAuthError;
 use super::issue::{SealedPair, TokenResponse};
@@ -68,7 +70,14 @@ impl OAuthServer {
                 asked
             }
         };
-        let minted = self.mint(client, Some(record.grant), record.account, scopes, now);
+        let minted = self.mint(
+            client,
+            Some(record.grant),
+            record.account,
+            record.scopes,
+            scopes,
+            now,
+        )?;
         let (Some(new_refresh), Some(new_refresh_row)) =
             (&minted.response.refresh_token, &minted.refresh)
         else {
@@ -81,7 +90,7 @@ impl OAuthServer {
             access_token: minted.response.access_token.expose().to_owned(),
             access_expires_at: minted.access.expires_at.as_micros(),
             refresh_token: new_refresh.expose().to_owned(),
-            scope: scopes.to_string(),
+            scope: minted.response.scope.to_string(),
         };
         let sealed = self.key.seal(
             SEAL_PURPOSE,
@@ -136,6 +145,23 @@ impl OAuthServer {
             if let (Some(access_token), Some(refresh_token), Ok(scope)) =
                 (access_token, refresh_token, ScopeSet::parse(&pair.scope))
             {
+                // Revoked since (the access token, or the grant): nothing to
+                // hand out again, and nothing leaked either.
+                let alive = self
+                    .store
+                    .find_access_token(&access_token.hash())
+                    .await?
+                    .is_some()
+                    && self
+                        .store
+                        .find_refresh_token(&refresh_token.hash())
+                        .await?
+                        .is_some();
+                if !alive {
+                    return Err(OAuthError::invalid_grant(
+                        "the tokens this refresh issued have been revoked",
+                    ));
+                }
                 let left = (pair.access_expires_at - now.as_micros()) / 1_000_000;
                 return Ok(TokenResponse {
                     access_token,
