@@ -14,8 +14,6 @@ CREATE TABLE oauth_clients (
     public        BIGINT NOT NULL,
     scopes        TEXT NOT NULL,
     grant_types   TEXT NOT NULL,
-    -- 1: one of the platform's services, which may introspect any token.
-    resource_server BIGINT NOT NULL DEFAULT 0,
     secret_hash   BLOB,
     created_at    BIGINT NOT NULL
 );

@@ -1,7 +1,7 @@
 //! Login API (seeds 001 and 003): GitHub access-token exchange, device flow
 //! and web flow. Every route here is rate-limited per client IP.
 
-use super::error::{ApiError, ErrorBody, ErrorsBody};
+use super::error::{ApiError, ErrorBody, ErrorsBody, NoStore};
 use super::extract::{Json, Query};
 use super::rate_limit;
 use super::{ApiResult, AppState, Empty};
@@ -84,7 +84,7 @@ pub struct ExchangeQuery {
 async fn exchange_access_token(
     State(state): State<AppState>,
     Query(query): Query<ExchangeQuery>,
-) -> ApiResult<UnsafeToken> {
+) -> Result<NoStore<Json<UnsafeToken>>, ApiError> {
     let mut problems = Vec::new();
     check_provider(query.provider.as_deref(), &mut problems);
     let token = query.access_token.unwrap_or_default();
@@ -94,13 +94,13 @@ async fn exchange_access_token(
     if !problems.is_empty() {
         return Err(ApiError::Invalid(problems));
     }
-    Ok(Json(
+    Ok(NoStore(Json(
         state
             .services
             .github_login
             .with_access_token(&token)
             .await?,
-    ))
+    )))
 }
 
 /// The `encodedSession` of `OAuth2Data`, sent back as a JSON string.
@@ -156,15 +156,15 @@ async fn device_complete(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(encoded_session): Json<String>,
-) -> ApiResult<UnsafeToken> {
+) -> Result<NoStore<Json<UnsafeToken>>, ApiError> {
     let client = rate_limit::client_of(Some(&peer), &headers, &state.proxies);
-    Ok(Json(
+    Ok(NoStore(Json(
         state
             .services
             .device_flow
             .complete(&encoded_session, client)
             .await?,
-    ))
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -303,6 +303,6 @@ async fn web_poll(
     };
     Ok(match state.services.web_flow.poll(poll_state).await? {
         WebPoll::Pending => (StatusCode::ACCEPTED, Json(Empty {})).into_response(),
-        WebPoll::Ready(token) => Json(token).into_response(),
+        WebPoll::Ready(token) => NoStore(Json(token)).into_response(),
     })
 }

@@ -164,4 +164,18 @@ impl Store {
         tx.commit().await?;
         Ok((deleted > 0).then_some(hashes))
     }
+
+    /// Revokes every access token of a client (its refresh tokens stay).
+    pub async fn delete_client_access_tokens(
+        &self,
+        id: ClientId,
+    ) -> Result<Vec<SecretHash>, StoreError> {
+        sqlx::query("DELETE FROM oauth_access_tokens WHERE client_id = $1 RETURNING secret_hash")
+            .bind(id.to_string())
+            .fetch_all(&self.writer)
+            .await?
+            .iter()
+            .map(|row| rows::secret_hash(row, "secret_hash"))
+            .collect()
+    }
 }

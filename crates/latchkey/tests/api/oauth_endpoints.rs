@@ -337,6 +337,43 @@ async fn introspection_is_limited_to_ones_own_tokens(app: TestApp) {
     }
 }
 
+async fn answers_with_secrets_are_never_cached(app: TestApp) {
+    let no_store = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let created = app
+        .post(
+            "/v1/oauth/clients",
+            &app.admin_secret,
+            json!({"name": "C", "redirectUris": ["https://c.example/cb"]}),
+        )
+        .await;
+    assert_eq!(no_store(&created).as_deref(), Some("no-store"));
+    let (_, client) = json_of(created).await;
+    let id = client["clientId"].as_str().unwrap();
+    let rotated = app
+        .post(
+            &format!("/v1/oauth/clients/{id}/secret"),
+            &app.admin_secret,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    assert_eq!(no_store(&rotated).as_deref(), Some("no-store"));
+    let minted = app
+        .post(
+            &format!("/v1/accounts/{}/tokens", app.admin_id),
+            &app.admin_secret,
+            json!({"expiresAt": FAR_FUTURE}),
+        )
+        .await;
+    assert_eq!(minted.status(), StatusCode::OK);
+    assert_eq!(no_store(&minted).as_deref(), Some("no-store"));
+}
+
 async fn revocation(app: TestApp) {
     let client = register(&app, false, json!({})).await;
     let other = register(&app, false, json!({})).await;
@@ -599,6 +636,7 @@ backend_tests!(
     expired_codes_are_refused,
     introspection,
     introspection_is_limited_to_ones_own_tokens,
+    answers_with_secrets_are_never_cached,
     revocation,
     metadata_lists_everything,
     wrong_user_codes_are_limited,

@@ -79,6 +79,12 @@ async fn a_narrowed_client_gets_narrower_tokens(app: TestApp) {
         )
         .await;
     assert_eq!(update.status(), StatusCode::OK);
+    // Tokens issued under the wider scopes stop at once.
+    assert_unauthorized(
+        app.get("/oauth/userinfo", pair["access_token"].as_str().unwrap())
+            .await,
+    )
+    .await;
     let (status, refreshed) = refresh(&app, &client, &pair["refresh_token"], None).await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     assert_eq!(refreshed["scope"], "profile");

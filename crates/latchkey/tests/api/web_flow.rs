@@ -91,7 +91,9 @@ async fn web_flow_end_to_end(app: TestApp) {
         .to_owned();
     assert!(!location.contains(&cookie_secret));
 
-    let (status, token) = json_of(poll(&app, &state).await).await;
+    let answer = poll(&app, &state).await;
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let (status, token) = json_of(answer).await;
     assert_eq!(status, StatusCode::OK, "{token}");
     let secret = token["secret"]["value"].as_str().unwrap();
     assert_ne!(secret, cookie_secret);

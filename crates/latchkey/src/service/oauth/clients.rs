@@ -129,6 +129,12 @@ impl ClientRegistry {
             .await?
             .ok_or(CLIENT_NOT_FOUND)?;
         self.cache.invalidate(&id);
+        // Narrowed: tokens issued under the wider scopes stop at once. Its
+        // refresh tokens stay, and their next refresh gets the narrower set.
+        if !current.client.scopes.is_subset_of(scopes) {
+            let hashes = self.store.delete_client_access_tokens(id).await?;
+            self.tokens.evict(&hashes);
+        }
         Ok(updated)
     }
 
