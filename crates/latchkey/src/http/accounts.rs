@@ -3,7 +3,7 @@
 use super::error::{ApiError, ErrorBody, ErrorsBody};
 use super::extract::{Json, Path, Query};
 use super::{ApiResult, AppState, Empty};
-use crate::domain::{Account, AccountData, AccountId, Email, Plan};
+use crate::domain::{Account, AccountData, AccountId, Email, Plan, Role};
 use crate::service::Caller;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(find_accounts, create_account))
         .routes(routes!(get_account, update_account, delete_account))
         .routes(routes!(get_plan))
+        .routes(routes!(set_role))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -122,6 +123,43 @@ async fn delete_account(
 ) -> ApiResult<Empty> {
     state.services.accounts.delete(&caller, id).await?;
     Ok(Json(Empty {}))
+}
+
+/// What an account may do beyond itself.
+#[derive(Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    Admin,
+    User,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    role: RoleName,
+}
+
+/// Makes an account an admin or a user. Admins only; the last admin keeps
+/// the role (409). Takes effect on the account's next request.
+#[utoipa::path(put, path = "/v1/accounts/{accountId}/role", tag = "Account", request_body = RoleBody,
+    params(("accountId" = Uuid, Path, description = "Account id")),
+    security(("Token" = []), ("Cookie" = []), ("OAuth2" = ["account:write"])),
+    responses((status = 200, body = RoleBody),
+        (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn set_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<AccountId>,
+    Json(body): Json<RoleBody>,
+) -> ApiResult<RoleBody> {
+    let role = match body.role {
+        RoleName::Admin => Role::Admin,
+        RoleName::User => Role::User,
+    };
+    state.services.accounts.set_role(&caller, id, role).await?;
+    Ok(Json(body))
 }
 
 /// Gets the plan of an account.

@@ -1,6 +1,8 @@
 use super::{Caller, ServiceError, TokenCache};
 use crate::domain::{Account, AccountData, AccountId, Email, Plan, Role, Timestamp};
-use crate::store::{AccountDeletion, AccountRecord, Store, StoreError, DEFAULT_PLAN_ID};
+use crate::store::{
+    AccountDeletion, AccountRecord, RoleChange, Store, StoreError, DEFAULT_PLAN_ID,
+};
 use std::sync::Arc;
 
 /// Account reads and changes, with the visibility rules applied.
@@ -122,6 +124,33 @@ impl AccountService {
             AccountDeletion::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),
             AccountDeletion::LastAdmin => Err(ServiceError::Conflict(
                 "The last admin account cannot be deleted",
+            )),
+        }
+    }
+
+    /// Makes an account an admin or a user. Admins only, and the last admin
+    /// keeps the role. The account's cached tokens are evicted, so the new
+    /// role holds from its next request.
+    pub async fn set_role(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        role: Role,
+    ) -> Result<(), ServiceError> {
+        if !caller.is_admin() {
+            return match caller.can_access(id) {
+                true => Err(ServiceError::Forbidden("Only an admin may change roles")),
+                false => Err(ServiceError::ACCOUNT_NOT_FOUND),
+            };
+        }
+        match self.store.set_role(id, role).await? {
+            RoleChange::Changed(hashes) => {
+                self.cache.evict(&hashes);
+                Ok(())
+            }
+            RoleChange::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),
+            RoleChange::LastAdmin => Err(ServiceError::Conflict(
+                "The last admin cannot stop being an admin",
             )),
         }
     }

@@ -14,6 +14,14 @@ pub struct AccountRecord {
 
 /// What deleting an account did.
 #[derive(Debug)]
+pub enum RoleChange {
+    /// Set, with the hashes of the account's tokens to evict from caches.
+    Changed(Vec<SecretHash>),
+    NotFound,
+    /// Refused: it is the only admin.
+    LastAdmin,
+}
+
 pub enum AccountDeletion {
     /// Gone, with its tokens' hashes to evict from caches.
     Deleted(Vec<SecretHash>),
@@ -187,5 +195,45 @@ impl Store {
             0 => AccountDeletion::NotFound,
             _ => AccountDeletion::Deleted(hashes),
         })
+    }
+
+    /// Sets an account's role; the last admin keeps theirs. Locks the
+    /// admins' rows first, like `delete_account`, so two concurrent demotions
+    /// of the last two admins serialise and the second sees one left.
+    pub async fn set_role(&self, id: AccountId, role: Role) -> Result<RoleChange, StoreError> {
+        use sqlx::Row;
+        let id = id.to_string();
+        let mut tx = self.writer.begin().await?;
+        let sql = format!(
+            "SELECT id FROM accounts WHERE role = 'admin' ORDER BY id{}",
+            self.for_update()
+        );
+        let admins: Vec<String> = sqlx::query(&sql)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        if role != Role::Admin && admins.len() <= 1 && admins.contains(&id) {
+            return Ok(RoleChange::LastAdmin);
+        }
+        let changed = sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(RoleChange::NotFound);
+        }
+        let hashes = sqlx::query("SELECT secret_hash FROM tokens WHERE account_id = $1")
+            .bind(&id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| rows::secret_hash(row, "secret_hash"))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await?;
+        Ok(RoleChange::Changed(hashes))
     }
 }

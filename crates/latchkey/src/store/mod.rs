@@ -17,7 +17,7 @@ mod token_writer;
 mod tokens;
 mod web_logins;
 
-pub use accounts::{AccountDeletion, AccountRecord};
+pub use accounts::{AccountDeletion, AccountRecord, RoleChange};
 pub use device_polls::DevicePace;
 pub use error::StoreError;
 pub use identities::Identity;

@@ -369,7 +369,79 @@ async fn racing_admin_deletions_leave_an_admin(app: TestApp) {
     }
 }
 
+async fn admins_make_and_unmake_admins(app: TestApp) {
+    let (user, secret) = app.user_with_token("Rae", "rae@example.com").await;
+    let role = |id: &str| format!("/v1/accounts/{id}/role");
+    // A user cannot promote themselves, or see anyone else's role route.
+    assert_error(
+        app.put(&role(&user), &secret, json!({"role": "admin"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_error(
+        app.put(&role(&app.admin_id), &secret, json!({"role": "user"}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    for bad in [
+        json!({"role": "root"}),
+        json!({}),
+        json!({"role": "admin", "x": 1}),
+    ] {
+        assert_invalid(app.put(&role(&user), &app.admin_secret, bad).await).await;
+    }
+    // The user's token is cached as a user's; promotion holds at once.
+    assert_eq!(
+        app.get("/v1/accounts", &secret).await.status(),
+        StatusCode::OK
+    );
+    let (status, body) = json_of(
+        app.put(&role(&user), &app.admin_secret, json!({"role": "admin"}))
+            .await,
+    )
+    .await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"role": "admin"})));
+    let (_, all) = json_of(app.get("/v1/accounts", &secret).await).await;
+    assert!(all["values"].as_array().unwrap().len() >= 2, "{all}");
+    // Two admins: the first may step down, then the other is the last.
+    let (status, _) = json_of(
+        app.put(&role(&app.admin_id), &secret, json!({"role": "user"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_error(
+        app.post(
+            "/v1/accounts",
+            &app.admin_secret,
+            json!({"name": "N", "email": "n@example.com"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_error(
+        app.put(&role(&user), &secret, json!({"role": "user"}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_error(
+        app.put(
+            &role(&uuid::Uuid::new_v4().to_string()),
+            &secret,
+            json!({"role": "admin"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
 backend_tests!(
+    admins_make_and_unmake_admins,
     only_admin_set_emails_are_verified,
     racing_admin_deletions_leave_an_admin,
     admins_create_and_read_accounts,
