@@ -8,7 +8,7 @@
 //! the client by redirect, with `state` and `iss`.
 
 use super::error::{ErrorCode, OAuthError};
-use super::OAuthServer;
+use super::{requested_scopes, OAuthServer, NOT_THE_CLIENTS};
 use crate::domain::{AccountId, GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind};
 use crate::store::NewCode;
 
@@ -104,21 +104,8 @@ impl OAuthServer {
                 "this client may not use the authorization code grant",
             ));
         }
-        let scopes = match req.scope.as_deref() {
-            None | Some("") => client.scopes,
-            Some(text) => ScopeSet::parse(text).map_err(|unknown| {
-                back(
-                    ErrorCode::InvalidScope,
-                    &format!("unknown scope {unknown:?}"),
-                )
-            })?,
-        };
-        if !scopes.is_subset_of(client.scopes) {
-            return Err(back(
-                ErrorCode::InvalidScope,
-                "the client may not ask for these scopes",
-            ));
-        }
+        let scopes = requested_scopes(req.scope.as_deref(), client.scopes, NOT_THE_CLIENTS)
+            .map_err(|why| back(ErrorCode::InvalidScope, &why))?;
         let code_challenge = match (
             req.code_challenge.as_deref(),
             req.code_challenge_method.as_deref(),

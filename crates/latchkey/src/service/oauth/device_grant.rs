@@ -4,7 +4,7 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::issue::TokenResponse;
-use super::OAuthServer;
+use super::{requested_scopes, OAuthServer, NOT_THE_CLIENTS};
 use crate::domain::{
     AccountId, GrantId, GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind, UserCode,
 };
@@ -41,17 +41,8 @@ impl OAuthServer {
                 "this client may not use the device authorization grant",
             ));
         }
-        let scopes = match scope {
-            None | Some("") => client.scopes,
-            Some(text) => ScopeSet::parse(text).map_err(|unknown| {
-                OAuthError::invalid_scope(format!("unknown scope {unknown:?}"))
-            })?,
-        };
-        if !scopes.is_subset_of(client.scopes) {
-            return Err(OAuthError::invalid_scope(
-                "the client may not ask for these scopes",
-            ));
-        }
+        let scopes = requested_scopes(scope, client.scopes, NOT_THE_CLIENTS)
+            .map_err(OAuthError::invalid_scope)?;
         let now = self.clock.now();
         let device_code = PrefixedSecret::generate(SecretKind::DeviceCode);
         // A user code is short: on the rare collision with a live one, draw again.

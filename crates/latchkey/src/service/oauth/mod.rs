@@ -31,7 +31,9 @@ pub use userinfo::UserInfo;
 use super::{Authenticator, TokenCache};
 use crate::clock::Clock;
 use crate::crypto::ServerKey;
+use crate::domain::ScopeSet;
 use crate::store::Store;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -67,5 +69,27 @@ impl OAuthServer {
 
     pub fn config(&self) -> &OAuthConfig {
         &self.config
+    }
+}
+
+const NOT_THE_CLIENTS: &str = "the client may not ask for these scopes";
+
+/// The scopes a request asks for (RFC 6749 §3.3): the `scope` parameter if
+/// it names any, else all of `within`, and never beyond it (`beyond` says
+/// why not). The error is the description of an `invalid_scope`.
+fn requested_scopes(
+    scope: Option<&str>,
+    within: ScopeSet,
+    beyond: &'static str,
+) -> Result<ScopeSet, Cow<'static, str>> {
+    let scopes = match scope {
+        None | Some("") => return Ok(within),
+        Some(text) => {
+            ScopeSet::parse(text).map_err(|unknown| format!("unknown scope {unknown:?}"))?
+        }
+    };
+    match scopes.is_subset_of(within) {
+        true => Ok(scopes),
+        false => Err(beyond.into()),
     }
 }

@@ -5,8 +5,8 @@
 
 use super::error::OAuthError;
 use super::issue::TokenResponse;
-use super::OAuthServer;
-use crate::domain::{GrantType, OAuthClient, ScopeSet};
+use super::{requested_scopes, OAuthServer, NOT_THE_CLIENTS};
+use crate::domain::{GrantType, OAuthClient};
 
 impl OAuthServer {
     pub async fn client_credentials(
@@ -19,17 +19,8 @@ impl OAuthServer {
                 "this client may not use the client credentials grant",
             ));
         }
-        let scopes = match scope {
-            None | Some("") => client.scopes,
-            Some(text) => ScopeSet::parse(text).map_err(|unknown| {
-                OAuthError::invalid_scope(format!("unknown scope {unknown:?}"))
-            })?,
-        };
-        if !scopes.is_subset_of(client.scopes) {
-            return Err(OAuthError::invalid_scope(
-                "the client may not ask for these scopes",
-            ));
-        }
+        let scopes = requested_scopes(scope, client.scopes, NOT_THE_CLIENTS)
+            .map_err(OAuthError::invalid_scope)?;
         let minted = self.mint(client, None, None, scopes, scopes, self.clock.now())?;
         self.store.insert_access_token(&minted.access).await?;
         Ok(minted.response)

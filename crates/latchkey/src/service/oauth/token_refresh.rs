@@ -16,7 +16,7 @@
 
 use super::error::OAuthError;
 use super::issue::{SealedPair, TokenResponse};
-use super::OAuthServer;
+use super::{requested_scopes, OAuthServer};
 use crate::domain::{GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind, Timestamp};
 use crate::store::RefreshRecord;
 
@@ -56,20 +56,12 @@ impl OAuthServer {
         if record.expires_at.is_past(now) {
             return Err(OAuthError::invalid_grant("the refresh token has expired"));
         }
-        let scopes = match scope {
-            None | Some("") => record.scopes,
-            Some(text) => {
-                let asked = ScopeSet::parse(text).map_err(|unknown| {
-                    OAuthError::invalid_scope(format!("unknown scope {unknown:?}"))
-                })?;
-                if !asked.is_subset_of(record.scopes) {
-                    return Err(OAuthError::invalid_scope(
-                        "a refresh may narrow the scope, never widen it",
-                    ));
-                }
-                asked
-            }
-        };
+        let scopes = requested_scopes(
+            scope,
+            record.scopes,
+            "a refresh may narrow the scope, never widen it",
+        )
+        .map_err(OAuthError::invalid_scope)?;
         let minted = self.mint(
             client,
             Some(record.grant),
