@@ -1,6 +1,8 @@
+use super::ServiceError;
 use crate::domain::{
     AccountId, ClientId, GrantId, Role, Scope, ScopeSet, Timestamp, Token, TokenId,
 };
+use crate::store::Store;
 use std::sync::Arc;
 
 /// The account behind a request, and the token it presented.
@@ -70,4 +72,20 @@ impl Principal {
             Principal::Client(client) => client.expires_at,
         }
     }
+}
+
+/// An account route's first check: 404 alike for "not yours" and "does not
+/// exist", so account ids cannot be probed.
+pub async fn require_account(
+    store: &Store,
+    caller: &Caller,
+    account: AccountId,
+) -> Result<(), ServiceError> {
+    if !caller.can_access(account) {
+        return Err(ServiceError::ACCOUNT_NOT_FOUND);
+    }
+    if caller.account_id() != account && store.get_account(account).await?.is_none() {
+        return Err(ServiceError::ACCOUNT_NOT_FOUND);
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ mod web_flow;
 pub use accounts::AccountService;
 pub use auth::{AuthFailure, Authenticator};
 pub use bootstrap::{bootstrap, Bootstrapped};
-pub use caller::{Caller, ClientCaller, Issued, Principal};
+pub use caller::{require_account, Caller, ClientCaller, Issued, Principal};
 pub use csrf::Csrf;
 pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;

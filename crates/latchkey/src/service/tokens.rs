@@ -1,4 +1,4 @@
-use super::{Caller, ServiceError, TokenCache};
+use super::{require_account, Caller, ServiceError, TokenCache};
 use crate::domain::{AccountId, ScopeSet, Timestamp, Token, TokenId, TokenSecret, UnsafeToken};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -43,7 +43,7 @@ impl TokenService {
         caller: &Caller,
         account: AccountId,
     ) -> Result<Vec<Token>, ServiceError> {
-        self.require_account(caller, account).await?;
+        require_account(&self.store, caller, account).await?;
         Ok(self.store.list_tokens(account).await?)
     }
 
@@ -53,7 +53,7 @@ impl TokenService {
         account: AccountId,
         id: TokenId,
     ) -> Result<Token, ServiceError> {
-        self.require_account(caller, account).await?;
+        require_account(&self.store, caller, account).await?;
         self.store
             .get_token(account, id)
             .await?
@@ -70,7 +70,7 @@ impl TokenService {
         account: AccountId,
         request: NewToken,
     ) -> Result<UnsafeToken, ServiceError> {
-        self.require_account(caller, account).await?;
+        require_account(&self.store, caller, account).await?;
         if caller.oauth.is_some() {
             return Err(ServiceError::Forbidden(
                 "An application's access token cannot create API tokens",
@@ -112,7 +112,7 @@ impl TokenService {
         account: AccountId,
         id: TokenId,
     ) -> Result<(), ServiceError> {
-        self.require_account(caller, account).await?;
+        require_account(&self.store, caller, account).await?;
         self.remove(account, id).await
     }
 
@@ -195,20 +195,5 @@ impl TokenService {
             data: token,
             secret,
         })
-    }
-
-    /// Answers 404 alike for "not yours" and "does not exist", so ids cannot be probed.
-    async fn require_account(
-        &self,
-        caller: &Caller,
-        account: AccountId,
-    ) -> Result<(), ServiceError> {
-        if !caller.can_access(account) {
-            return Err(ServiceError::ACCOUNT_NOT_FOUND);
-        }
-        if caller.account_id() != account && self.store.get_account(account).await?.is_none() {
-            return Err(ServiceError::ACCOUNT_NOT_FOUND);
-        }
-        Ok(())
     }
 }

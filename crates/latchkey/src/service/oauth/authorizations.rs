@@ -2,7 +2,7 @@
 
 use super::OAuthServer;
 use crate::domain::{AccountId, ClientId, ScopeSet, Timestamp};
-use crate::service::{Caller, ServiceError};
+use crate::service::{require_account, Caller, ServiceError};
 
 /// One authorized application.
 pub struct Authorization {
@@ -20,7 +20,7 @@ impl OAuthServer {
         caller: &Caller,
         account: AccountId,
     ) -> Result<Vec<Authorization>, ServiceError> {
-        self.require_account(caller, account).await?;
+        require_account(&self.store, caller, account).await?;
         Ok(self
             .store
             .list_authorizations(account)
@@ -43,28 +43,13 @@ impl OAuthServer {
         account: AccountId,
         client: ClientId,
     ) -> Result<(), ServiceError> {
-        self.require_account(caller, account).await?;
+        require_account(&self.store, caller, account).await?;
         let hashes = self
             .store
             .revoke_authorization(account, client)
             .await?
             .ok_or(ServiceError::NotFound("Authorization not found"))?;
         self.cache.evict(&hashes);
-        Ok(())
-    }
-
-    /// Like every account route: 404 alike for "not yours" and "no such account".
-    async fn require_account(
-        &self,
-        caller: &Caller,
-        account: AccountId,
-    ) -> Result<(), ServiceError> {
-        if !caller.can_access(account) {
-            return Err(ServiceError::ACCOUNT_NOT_FOUND);
-        }
-        if caller.account_id() != account && self.store.get_account(account).await?.is_none() {
-            return Err(ServiceError::ACCOUNT_NOT_FOUND);
-        }
         Ok(())
     }
 }
