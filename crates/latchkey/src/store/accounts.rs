@@ -162,19 +162,9 @@ impl Store {
     /// the last admin. The admins' rows are locked first, so two concurrent
     /// deletions of the last two admins serialise and the second sees one left.
     pub async fn delete_account(&self, id: AccountId) -> Result<AccountDeletion, StoreError> {
-        use sqlx::Row;
         let id = id.to_string();
         let mut tx = self.writer.begin().await?;
-        let sql = format!(
-            "SELECT id FROM accounts WHERE role = 'admin' ORDER BY id{}",
-            self.for_update()
-        );
-        let admins: Vec<String> = sqlx::query(&sql)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get("id"))
-            .collect::<Result<_, _>>()?;
+        let admins = self.locked_admins(&mut tx).await?;
         if admins.len() <= 1 && admins.contains(&id) {
             return Ok(AccountDeletion::LastAdmin);
         }
@@ -201,19 +191,9 @@ impl Store {
     /// admins' rows first, like `delete_account`, so two concurrent demotions
     /// of the last two admins serialise and the second sees one left.
     pub async fn set_role(&self, id: AccountId, role: Role) -> Result<RoleChange, StoreError> {
-        use sqlx::Row;
         let id = id.to_string();
         let mut tx = self.writer.begin().await?;
-        let sql = format!(
-            "SELECT id FROM accounts WHERE role = 'admin' ORDER BY id{}",
-            self.for_update()
-        );
-        let admins: Vec<String> = sqlx::query(&sql)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get("id"))
-            .collect::<Result<_, _>>()?;
+        let admins = self.locked_admins(&mut tx).await?;
         if role != Role::Admin && admins.len() <= 1 && admins.contains(&id) {
             return Ok(RoleChange::LastAdmin);
         }
@@ -235,5 +215,25 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await?;
         Ok(RoleChange::Changed(hashes))
+    }
+
+    /// The admins' ids, their rows locked (PostgreSQL) until `tx` ends, so
+    /// that changes which could remove the last admin serialise. SQLite has
+    /// one writer, which serialises them already.
+    async fn locked_admins(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<Vec<String>, StoreError> {
+        use sqlx::Row;
+        let sql = format!(
+            "SELECT id FROM accounts WHERE role = 'admin' ORDER BY id{}",
+            self.for_update()
+        );
+        sqlx::query(&sql)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id").map_err(StoreError::from))
+            .collect()
     }
 }
