@@ -145,6 +145,44 @@ fn read(form: &PageForm) -> Posted {
     }
 }
 
+impl Posted {
+    /// The form again, as posted, with what is wrong; `editing` is the
+    /// client being changed (whose public flag cannot change).
+    fn again(
+        &self,
+        state: &AppState,
+        session: &Session,
+        editing: Option<&OAuthClient>,
+        problems: Vec<String>,
+    ) -> Response {
+        let public = editing.map_or(self.public, |c| c.public);
+        let values = (
+            self.name.as_str(),
+            self.redirect_text.as_str(),
+            public,
+            self.scopes,
+        );
+        render(
+            StatusCode::BAD_REQUEST,
+            &form_page(state, session, editing, values, problems),
+        )
+    }
+
+    /// What the service gets. The form has no fields for grant types or
+    /// the resource-server flag: a new client gets the defaults, an edited
+    /// one keeps its own.
+    fn input(&self, editing: Option<&OAuthClient>) -> ClientInput {
+        ClientInput {
+            name: self.name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            public: editing.map_or(self.public, |c| c.public),
+            scopes: Some(self.scopes),
+            grant_types: editing.map(|c| c.grant_types),
+            resource_server: editing.is_some_and(|c| c.resource_server),
+        }
+    }
+}
+
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -154,34 +192,14 @@ pub async fn create(
     let session = admin(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
     let posted = read(&form);
-    let again = |problems: Vec<String>| {
-        let values = (
-            posted.name.as_str(),
-            posted.redirect_text.as_str(),
-            posted.public,
-            posted.scopes,
-        );
-        render(
-            StatusCode::BAD_REQUEST,
-            &form_page(&state, &session, None, values, problems),
-        )
-    };
     if !posted.problems.is_empty() {
-        return Ok(again(posted.problems.clone()));
+        return Ok(posted.again(&state, &session, None, posted.problems.clone()));
     }
-    let input = ClientInput {
-        name: posted.name.clone(),
-        redirect_uris: posted.redirect_uris.clone(),
-        public: posted.public,
-        scopes: Some(posted.scopes),
-        grant_types: None,
-        resource_server: false,
-    };
     match state
         .services
         .oauth
         .clients
-        .create(&session.caller, input)
+        .create(&session.caller, posted.input(None))
         .await
     {
         Ok(created) => Ok(render(
@@ -193,7 +211,7 @@ pub async fn create(
                 secret: created.secret.map(|s| s.expose().to_owned()),
             },
         )),
-        Err(ServiceError::Invalid(problems)) => Ok(again(problems)),
+        Err(ServiceError::Invalid(problems)) => Ok(posted.again(&state, &session, None, problems)),
         Err(err) => Err(err.into()),
     }
 }
@@ -239,35 +257,21 @@ pub async fn update(
     let clients = &state.services.oauth.clients;
     let current = clients.get(&session.caller, client_id(&id)?).await?;
     let posted = read(&form);
-    let again = |problems: Vec<String>| {
-        let values = (
-            posted.name.as_str(),
-            posted.redirect_text.as_str(),
-            current.public,
-            posted.scopes,
-        );
-        render(
-            StatusCode::BAD_REQUEST,
-            &form_page(&state, &session, Some(&current), values, problems),
-        )
-    };
     if !posted.problems.is_empty() {
-        return Ok(again(posted.problems.clone()));
+        return Ok(posted.again(&state, &session, Some(&current), posted.problems.clone()));
     }
-    let input = ClientInput {
-        name: posted.name.clone(),
-        redirect_uris: posted.redirect_uris.clone(),
-        public: current.public,
-        scopes: Some(posted.scopes),
-        grant_types: Some(current.grant_types),
-        resource_server: current.resource_server,
-    };
     match clients
-        .update(&session.caller, current.client_id, input)
+        .update(
+            &session.caller,
+            current.client_id,
+            posted.input(Some(&current)),
+        )
         .await
     {
         Ok(_) => Ok(Redirect::to("/admin/oauth/clients").into_response()),
-        Err(ServiceError::Invalid(problems)) => Ok(again(problems)),
+        Err(ServiceError::Invalid(problems)) => {
+            Ok(posted.again(&state, &session, Some(&current), problems))
+        }
         Err(err) => Err(err.into()),
     }
 }
