@@ -133,19 +133,7 @@ async fn admins_register_and_manage_clients(app: TestApp) {
 async fn deleting_a_client_ends_its_users_sessions_at_once(app: TestApp) {
     let client = register(&app, false, json!({})).await;
     let mut browser = sign_in(&app, "hubot").await;
-    let (code, verifier) = code_for(&mut browser, &client, "account:read").await;
-    let (_, tokens) = token_request(
-        &app,
-        "/oauth/token",
-        &client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &client.redirect),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let tokens = tokens_for(&app, &mut browser, &client, "account:read").await;
     let access = tokens["access_token"].as_str().unwrap();
     // Cached by a first use.
     assert_eq!(

@@ -310,19 +310,7 @@ async fn introspection_is_limited_to_ones_own_tokens(app: TestApp) {
     // A user's token for app A: the email only with the email scope.
     let mut browser = sign_in(&app, "hubot").await;
     for (scope, shows_email) in [("profile", false), ("profile email", true)] {
-        let (code, verifier) = code_for(&mut browser, &app_a, scope).await;
-        let (_, pair) = token_request(
-            &app,
-            "/oauth/token",
-            &app_a,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &app_a.redirect),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+        let pair = tokens_for(&app, &mut browser, &app_a, scope).await;
         for token in [&pair["access_token"], &pair["refresh_token"]] {
             let (_, body) = introspect(&app_a, token.as_str().unwrap()).await;
             assert_eq!(body["active"], true, "{body}");
@@ -516,32 +504,14 @@ async fn device_polling_answers(backend: Backend) {
     assert_eq!(poll(code.clone()).await.1["error"], "slow_down");
     // The person denies.
     let mut browser = sign_in(&app, "hubot").await;
-    let entry = browser.page("/oauth/device", StatusCode::OK).await;
-    let mut fields = form_fields(&entry);
-    fields.retain(|(n, _)| n != "user_code");
-    fields.push((
-        "user_code".into(),
-        started["user_code"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .replace('-', ""),
-    ));
-    let confirm = browser
-        .post_form("/oauth/device", &fields)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let mut decision = form_fields(&confirm);
-    decision.push(("decision".into(), "deny".into()));
-    assert_eq!(
-        browser
-            .post_form("/oauth/device/decision", &decision)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    // Typed in lower case, without the dash.
+    let typed = started["user_code"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .replace('-', "");
+    let denied = decide_device(&mut browser, &typed, "deny").await;
+    assert_eq!(denied.status(), StatusCode::OK);
     // The slowed interval (1 s + 5 s) passes.
     app.settings.clock.advance(Duration::from_secs(7));
     assert_eq!(poll(code).await.1["error"], "access_denied");

@@ -10,21 +10,7 @@ use std::time::Duration;
 /// hubot's first pair from `client` for `scope`.
 async fn first_pair(app: &TestApp, client: &Client, scope: &str) -> Value {
     let mut browser = sign_in(app, "hubot").await;
-    let (code, verifier) = code_for(&mut browser, client, scope).await;
-    let (status, body) = token_request(
-        app,
-        "/oauth/token",
-        client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &client.redirect),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    tokens_for(app, &mut browser, client, scope).await
 }
 
 async fn refresh(
@@ -137,22 +123,8 @@ async fn revoking_stops_an_approved_device_that_has_not_polled(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let mut browser = sign_in(&app, "hubot").await;
-    let entry = browser.page("/oauth/device", StatusCode::OK).await;
-    let mut fields = form_fields(&entry);
-    fields.retain(|(n, _)| n != "user_code");
-    fields.push((
-        "user_code".into(),
-        started["user_code"].as_str().unwrap().into(),
-    ));
-    let confirm = browser
-        .post_form("/oauth/device", &fields)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let mut decision = form_fields(&confirm);
-    decision.push(("decision".into(), "approve".into()));
-    let done = browser.post_form("/oauth/device/decision", &decision).await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let done = decide_device(&mut browser, user_code, "approve").await;
     assert_eq!(done.status(), StatusCode::OK);
     // The user changes their mind before the device polls (an admin may
     // act for them; the route is the same).

@@ -11,20 +11,7 @@ use serde_json::{json, Value};
 async fn access_token(app: &TestApp, scope: &str) -> (String, String) {
     let client = register(app, false, json!({})).await;
     let mut browser = sign_in(app, "hubot").await;
-    let (code, verifier) = code_for(&mut browser, &client, scope).await;
-    let (status, body) = token_request(
-        app,
-        "/oauth/token",
-        &client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &client.redirect),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = tokens_for(app, &mut browser, &client, scope).await;
     let access = body["access_token"].as_str().unwrap().to_owned();
     let (_, me) = json_of(app.get("/v1/login/token", &access).await).await;
     (access, me["accountId"].as_str().unwrap().to_owned())
@@ -369,19 +356,7 @@ async fn an_admins_narrowed_token_has_no_admin_powers(app: TestApp) {
 async fn users_see_and_revoke_their_authorizations(app: TestApp) {
     let client = register(&app, false, json!({"name": "Planner"})).await;
     let mut browser = sign_in(&app, "hubot").await;
-    let (code, verifier) = code_for(&mut browser, &client, "account:read profile").await;
-    let (_, tokens) = token_request(
-        &app,
-        "/oauth/token",
-        &client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &client.redirect),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let tokens = tokens_for(&app, &mut browser, &client, "account:read profile").await;
     let access = tokens["access_token"].as_str().unwrap();
     let (_, me) = json_of(app.get("/v1/login/token", access).await).await;
     let account = me["accountId"].as_str().unwrap().to_owned();

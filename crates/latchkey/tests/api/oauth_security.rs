@@ -214,20 +214,7 @@ async fn refresh_reuse_revokes_the_family_only(app: TestApp) {
     let mut browser = sign_in(&app, "hubot").await;
     let mut pairs = Vec::new();
     for _ in 0..2 {
-        let (code, verifier) = code_for(&mut browser, &client, "account:read").await;
-        let (status, body) = token_request(
-            &app,
-            "/oauth/token",
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &client.redirect),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let body = tokens_for(&app, &mut browser, &client, "account:read").await;
         pairs.push(body);
     }
     let refresh = |token: String| {

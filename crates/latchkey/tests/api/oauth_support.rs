@@ -249,6 +249,45 @@ pub async fn code_for(browser: &mut Browser, client: &Client, scope: &str) -> (S
     (param(&to, "code").expect("a code"), verifier)
 }
 
+/// The signed-in browser authorizes `client` for `scope` and the client
+/// exchanges the code: the token endpoint's successful answer.
+pub async fn tokens_for(
+    app: &TestApp,
+    browser: &mut Browser,
+    client: &Client,
+    scope: &str,
+) -> Value {
+    let (code, verifier) = code_for(browser, client, scope).await;
+    let (status, body) = token_request(
+        app,
+        "/oauth/token",
+        client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &client.redirect),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// The signed-in browser types `user_code` at `/oauth/device`, confirms it,
+/// and answers `decision` (`approve` or `deny`): the decision's response.
+pub async fn decide_device(browser: &mut Browser, user_code: &str, decision: &str) -> Response {
+    let entry = browser.page("/oauth/device", StatusCode::OK).await;
+    let mut fields = form_fields(&entry);
+    fields.retain(|(n, _)| n != "user_code");
+    fields.push(("user_code".into(), user_code.into()));
+    let confirm = browser.post_form("/oauth/device", &fields).await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let mut answer = form_fields(&confirm.text().await.unwrap());
+    answer.push(("decision".into(), decision.into()));
+    browser.post_form("/oauth/device/decision", &answer).await
+}
+
 /// Follows an authorization request through consent (if asked) to where it
 /// sends the browser back.
 pub async fn approve(browser: &mut Browser, path: &str) -> String {
