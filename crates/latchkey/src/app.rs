@@ -219,6 +219,7 @@ fn login_config(login: &LoginSettings, public_url: &str) -> LoginConfig {
         device_max_concurrent_polls: login.device_max_concurrent_polls,
         public_url: public_url.to_owned(),
         allowed_redirects: login.allowed_redirects.clone(),
+        web_flow_confirm: login.web_flow_confirm,
     }
 }
 

@@ -134,6 +134,11 @@ pub struct LoginArgs {
         value_delimiter = ','
     )]
     pub allowed_redirects: Vec<String>,
+    /// The Login API's web flow asks for an explicit confirmation at the
+    /// callback (who started the sign-in, from where, when) before it
+    /// completes: a forwarded GitHub link then cannot hand over a session.
+    #[arg(long, env = "LATCHKEY_WEB_FLOW_CONFIRM")]
+    pub web_flow_confirm: bool,
     /// Lifetime of tokens minted by a login.
     #[arg(long, env = "LATCHKEY_LOGIN_TOKEN_TTL_SECS")]
     pub login_token_ttl_secs: Option<u64>,
@@ -195,6 +200,7 @@ pub struct FileConfig {
     pub github_client_secret: Option<String>,
     pub github_timeout_secs: Option<u64>,
     pub allowed_redirects: Option<Vec<String>>,
+    pub web_flow_confirm: Option<bool>,
     pub login_token_ttl_secs: Option<u64>,
     pub device_max_wait_secs: Option<u64>,
     pub device_max_concurrent_polls: Option<usize>,
@@ -431,6 +437,7 @@ pub struct LoginSettings {
     pub github_client_secret: Option<Secret>,
     pub github_timeout: Duration,
     pub allowed_redirects: Vec<String>,
+    pub web_flow_confirm: bool,
     pub token_lifetime: Duration,
     pub device_max_wait: Duration,
     pub device_max_concurrent_polls: usize,
@@ -520,6 +527,7 @@ impl LoginSettings {
                     .max(1),
             ),
             allowed_redirects,
+            web_flow_confirm: args.web_flow_confirm || file.web_flow_confirm.unwrap_or(false),
             token_lifetime: Duration::from_secs(
                 args.login_token_ttl_secs
                     .or(file.login_token_ttl_secs)

@@ -5,7 +5,7 @@ use super::error::{ApiError, ErrorBody, ErrorsBody, NoStore};
 use super::extract::{Json, Query};
 use super::rate_limit;
 use super::{ApiResult, AppState, Empty};
-use crate::domain::{Timestamp, UnsafeToken};
+use crate::domain::{SignInOrigin, Timestamp, UnsafeToken};
 use crate::service::WebPoll;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
@@ -193,6 +193,8 @@ pub struct WebAuthorizeData {
         (status = 500, body = ErrorBody), (status = 501, body = ErrorBody)))]
 async fn web_authorize(
     State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Query(query): Query<AuthorizeQuery>,
 ) -> ApiResult<WebAuthorizeData> {
     let mut problems = Vec::new();
@@ -203,7 +205,7 @@ async fn web_authorize(
     let started = state
         .services
         .web_flow
-        .authorize(query.redirect.as_deref())
+        .authorize(query.redirect.as_deref(), &origin(&state, &peer, &headers))
         .await?;
     Ok(Json(WebAuthorizeData {
         url: started.url,
@@ -227,6 +229,7 @@ pub struct CallbackQuery {
 /// redirects (no secret in the URL) or answers `{}`.
 #[utoipa::path(get, security(()), path = "/v1/login/oauth2/web/callback/github", tag = "Login", params(CallbackQuery),
     responses((status = 200, body = Empty), (status = 302, description = "to the redirect"),
+        (status = 303, description = "to the confirmation page (--web-flow-confirm)"),
         (status = 400, body = ErrorsBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
@@ -239,14 +242,30 @@ async fn web_callback(
     let Some(github_state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
         return Err(ApiError::invalid("state is required"));
     };
-    let done = state
-        .services
-        .web_flow
+    let web_flow = &state.services.web_flow;
+    if query.error.is_none()
+        && web_flow
+            .awaiting_confirmation(github_state)
+            .await?
+            .is_some()
+    {
+        // --web-flow-confirm: the person sees who started this sign-in and
+        // must confirm it on a page of its own before anything completes.
+        let mut to = format!("/login/confirm?state={}", urlencode(github_state));
+        if let Some(code) = &query.code {
+            to.push_str(&format!("&code={}", urlencode(code)));
+        }
+        let location = HeaderValue::from_str(&to)
+            .map_err(|_| ApiError::invalid("state is not a valid header value"))?;
+        return Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response());
+    }
+    let done = web_flow
         .callback(
             query.code.as_deref(),
             github_state,
             query.error.as_deref(),
             state.cookie.read_prelogin(&headers),
+            false,
         )
         .await?;
     let secret = done.session.secret.expose();
@@ -305,4 +324,17 @@ async fn web_poll(
         WebPoll::Pending => (StatusCode::ACCEPTED, Json(Empty {})).into_response(),
         WebPoll::Ready(token) => NoStore(Json(token)).into_response(),
     })
+}
+
+/// Who asked for a sign-in: the client's address and user agent.
+fn origin(state: &AppState, peer: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> SignInOrigin {
+    let address = rate_limit::client_of(Some(peer), headers, &state.proxies);
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    SignInOrigin::new(Some(address.to_string()), agent)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -19,8 +19,11 @@ pub struct CookieConfig {
     pub max_age: Duration,
 }
 
-/// How long a browser sign-in may take, from `/login` to GitHub's callback.
-const PRELOGIN_MAX_AGE: u64 = 600;
+/// How long a browser sign-in may take, from `/login` to GitHub's callback,
+/// and a person to confirm a web flow.
+const SHORT_LIVED_MAX_AGE: u64 = 600;
+const PRELOGIN: &str = "prelogin";
+const CONFIRM: &str = "confirm";
 
 impl CookieConfig {
     pub fn set(&self, secret: &str) -> HeaderValue {
@@ -50,24 +53,42 @@ impl CookieConfig {
     }
 
     fn pages_name(&self) -> String {
-        format!("{}_pages", self.name)
+        self.suffixed("pages")
     }
 
     /// The pre-login cookie that binds a browser sign-in to its browser.
     pub fn set_prelogin(&self, nonce: &str) -> HeaderValue {
-        self.header(&self.prelogin_name(), nonce, PRELOGIN_MAX_AGE)
+        self.set_short_lived(PRELOGIN, nonce)
     }
 
     pub fn clear_prelogin(&self) -> HeaderValue {
-        self.header(&self.prelogin_name(), "", 0)
+        self.header(&self.suffixed(PRELOGIN), "", 0)
     }
 
     pub fn read_prelogin<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
-        read(headers, &self.prelogin_name())
+        read(headers, &self.suffixed(PRELOGIN))
     }
 
-    fn prelogin_name(&self) -> String {
-        format!("{}_prelogin", self.name)
+    /// The cookie that binds a web flow's confirmation (`--web-flow-confirm`)
+    /// to the browser that was shown the page.
+    pub fn set_confirm(&self, nonce: &str) -> HeaderValue {
+        self.set_short_lived(CONFIRM, nonce)
+    }
+
+    pub fn clear_confirm(&self) -> HeaderValue {
+        self.header(&self.suffixed(CONFIRM), "", 0)
+    }
+
+    pub fn read_confirm<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        read(headers, &self.suffixed(CONFIRM))
+    }
+
+    fn set_short_lived(&self, suffix: &str, nonce: &str) -> HeaderValue {
+        self.header(&self.suffixed(suffix), nonce, SHORT_LIVED_MAX_AGE)
+    }
+
+    fn suffixed(&self, suffix: &str) -> String {
+        format!("{}_{suffix}", self.name)
     }
 
     fn header(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {

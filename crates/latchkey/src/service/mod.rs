@@ -30,7 +30,8 @@ pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
 pub use token_cache::TokenCache;
 pub use tokens::{NewToken, TokenService};
 pub use web_flow::{
-    is_local_path, redirect_allowed, BrowserSignIn, WebAuthorize, WebCallback, WebFlow, WebPoll,
+    is_local_path, redirect_allowed, BrowserSignIn, PendingConfirmation, WebAuthorize, WebCallback,
+    WebFlow, WebPoll,
 };
 
 use crate::clock::Clock;
@@ -52,6 +53,7 @@ pub struct LoginConfig {
     pub device_max_concurrent_polls: usize,
     pub public_url: String,
     pub allowed_redirects: Vec<String>,
+    pub web_flow_confirm: bool,
 }
 
 /// Every service, built once at start-up over one store and one token cache.
@@ -115,6 +117,7 @@ impl Services {
                 key,
                 &login.public_url,
                 login.allowed_redirects,
+                login.web_flow_confirm,
             ),
             github_login,
             tokens,

@@ -1,8 +1,8 @@
 use super::{GithubLogin, ServiceError};
 use crate::crypto::{self, ServerKey};
-use crate::domain::{Timestamp, UnsafeToken};
+use crate::domain::{SignInOrigin, Timestamp, UnsafeToken};
 use crate::github::GithubClient;
-use crate::store::{Store, WebLoginClaim};
+use crate::store::{Store, WebLogin, WebLoginClaim};
 use chrono::TimeDelta;
 use subtle::ConstantTimeEq;
 
@@ -36,6 +36,14 @@ pub struct WebCallback {
     pub session: UnsafeToken,
 }
 
+/// A Login API web flow waiting at its callback for the person to confirm
+/// it (`--web-flow-confirm`): what the confirmation page shows.
+pub struct PendingConfirmation {
+    pub started_at: Timestamp,
+    pub origin: SignInOrigin,
+    pub redirect: Option<String>,
+}
+
 pub enum WebPoll {
     Pending,
     Ready(UnsafeToken),
@@ -50,6 +58,9 @@ pub struct WebFlow {
     key: ServerKey,
     callback_url: String,
     allowed_redirects: Vec<String>,
+    /// `--web-flow-confirm`: the Login API's web flow completes only after
+    /// the person confirms it at the callback.
+    confirm: bool,
 }
 
 impl WebFlow {
@@ -60,6 +71,7 @@ impl WebFlow {
         key: ServerKey,
         public_url: &str,
         allowed_redirects: Vec<String>,
+        confirm: bool,
     ) -> Self {
         Self {
             store,
@@ -71,14 +83,20 @@ impl WebFlow {
                 public_url.trim_end_matches('/')
             ),
             allowed_redirects,
+            confirm,
         }
     }
 
-    pub async fn authorize(&self, redirect: Option<&str>) -> Result<WebAuthorize, ServiceError> {
+    /// `origin` is who asked, kept for the confirmation page.
+    pub async fn authorize(
+        &self,
+        redirect: Option<&str>,
+        origin: &SignInOrigin,
+    ) -> Result<WebAuthorize, ServiceError> {
         if let Some(redirect) = redirect {
             check_redirect(redirect, &self.allowed_redirects)?;
         }
-        self.begin(redirect, None).await
+        self.begin(redirect, None, origin).await
     }
 
     /// Sign-in for Latchkey's own pages (`/login?next=…`), bound to the
@@ -92,7 +110,11 @@ impl WebFlow {
         }
         let nonce = crypto::random_token();
         let started = self
-            .begin(Some(next), Some(&crypto::sha256(nonce.as_bytes())))
+            .begin(
+                Some(next),
+                Some(&crypto::sha256(nonce.as_bytes())),
+                &SignInOrigin::default(),
+            )
             .await?;
         Ok(BrowserSignIn {
             url: started.url,
@@ -104,6 +126,7 @@ impl WebFlow {
         &self,
         redirect: Option<&str>,
         prelogin_hash: Option<&[u8; 32]>,
+        origin: &SignInOrigin,
     ) -> Result<WebAuthorize, ServiceError> {
         if !self.github.has_client_secret() {
             // The callback could not exchange GitHub's code: refuse up front.
@@ -122,6 +145,7 @@ impl WebFlow {
                 redirect,
                 Timestamp::now().plus(STATE_LIFETIME),
                 prelogin_hash,
+                origin,
             )
             .await?;
         Ok(WebAuthorize { url, poll_state })
@@ -133,24 +157,73 @@ impl WebFlow {
         crypto::base64url(&self.key.derive("pkce-verifier", state.as_bytes()))
     }
 
+    /// The web login `state` names, if it still waits for its callback.
+    async fn waiting(&self, state_hash: &[u8; 32]) -> Result<WebLogin, ServiceError> {
+        let pending = self
+            .store
+            .find_web_login(state_hash)
+            .await?
+            .filter(|l| !l.expires_at.is_past(Timestamp::now()))
+            .ok_or_else(|| ServiceError::invalid("state is unknown or expired"))?;
+        match pending.done {
+            true => Err(ServiceError::invalid("state has already been used")),
+            false => Ok(pending),
+        }
+    }
+
+    /// What the person must confirm before this callback completes, or
+    /// `None` when it needs no confirmation: the flag is off, or it is a
+    /// browser sign-in, which is bound to its browser already.
+    pub async fn awaiting_confirmation(
+        &self,
+        state: &str,
+    ) -> Result<Option<PendingConfirmation>, ServiceError> {
+        if !self.confirm {
+            return Ok(None);
+        }
+        let pending = self.waiting(&crypto::sha256(state.as_bytes())).await?;
+        Ok(pending
+            .prelogin_hash
+            .is_none()
+            .then_some(PendingConfirmation {
+                started_at: pending.created_at,
+                origin: pending.origin,
+                redirect: pending.redirect,
+            }))
+    }
+
+    /// The person at the confirmation page said no: the poller learns it.
+    pub async fn refuse(&self, state: &str) -> Result<(), ServiceError> {
+        let state_hash = crypto::sha256(state.as_bytes());
+        self.waiting(&state_hash).await?;
+        let refused = "The sign-in was refused in the browser that received it";
+        match self
+            .store
+            .finish_web_login(&state_hash, Err(refused))
+            .await?
+        {
+            true => Ok(()),
+            false => Err(ServiceError::invalid("state has already been used")),
+        }
+    }
+
     /// GitHub sent the browser back. `error` is GitHub's `error` parameter;
-    /// `prelogin` the browser's pre-login cookie, if it sent one.
+    /// `prelogin` the browser's pre-login cookie, if it sent one;
+    /// `confirmed` whether the person confirmed it (`--web-flow-confirm`).
     pub async fn callback(
         &self,
         code: Option<&str>,
         state: &str,
         error: Option<&str>,
         prelogin: Option<&str>,
+        confirmed: bool,
     ) -> Result<WebCallback, ServiceError> {
         let state_hash = crypto::sha256(state.as_bytes());
-        let pending = self
-            .store
-            .find_web_login(&state_hash)
-            .await?
-            .filter(|l| !l.expires_at.is_past(Timestamp::now()))
-            .ok_or_else(|| ServiceError::invalid("state is unknown or expired"))?;
-        if pending.done {
-            return Err(ServiceError::invalid("state has already been used"));
+        let pending = self.waiting(&state_hash).await?;
+        if self.confirm && pending.prelogin_hash.is_none() && error.is_none() && !confirmed {
+            return Err(ServiceError::invalid(
+                "this sign-in must be confirmed at its confirmation page",
+            ));
         }
         // Checked before GitHub's code is exchanged, and without using up
         // the state: the browser that started this sign-in may still finish it.

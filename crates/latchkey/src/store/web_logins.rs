@@ -1,5 +1,5 @@
 use super::{rows, Store, StoreError};
-use crate::domain::{AccountId, Timestamp};
+use crate::domain::{AccountId, SignInOrigin, Timestamp};
 use sqlx::Row;
 
 /// A browser login in flight, found by its GitHub-side state.
@@ -12,6 +12,8 @@ pub struct WebLogin {
     /// A browser sign-in: the hash of the pre-login cookie that must come
     /// back with the callback.
     pub prelogin_hash: Option<[u8; 32]>,
+    pub created_at: Timestamp,
+    pub origin: SignInOrigin,
 }
 
 /// What a poll found, claimed atomically.
@@ -31,11 +33,13 @@ impl Store {
         redirect: Option<&str>,
         expires_at: Timestamp,
         prelogin_hash: Option<&[u8; 32]>,
+        origin: &SignInOrigin,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO web_logins \
-             (state_hash, poll_hash, redirect, created_at, expires_at, prelogin_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             (state_hash, poll_hash, redirect, created_at, expires_at, prelogin_hash, \
+              started_from, started_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&state_hash[..])
         .bind(&poll_hash[..])
@@ -43,6 +47,8 @@ impl Store {
         .bind(Timestamp::now().as_micros())
         .bind(expires_at.as_micros())
         .bind(prelogin_hash.map(|h| h.to_vec()))
+        .bind(origin.address.as_deref())
+        .bind(origin.user_agent.as_deref())
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -53,7 +59,8 @@ impl Store {
         state_hash: &[u8; 32],
     ) -> Result<Option<WebLogin>, StoreError> {
         let row = sqlx::query(
-            "SELECT redirect, expires_at, account_id, error, prelogin_hash \
+            "SELECT redirect, created_at, expires_at, account_id, error, prelogin_hash, \
+                    started_from, started_agent \
              FROM web_logins WHERE state_hash = $1",
         )
         .bind(&state_hash[..])
@@ -73,6 +80,11 @@ impl Store {
                             .map_err(|_| StoreError::Corrupt("prelogin_hash"))
                     })
                     .transpose()?,
+                created_at: rows::timestamp(&row, "created_at")?,
+                origin: SignInOrigin {
+                    address: row.try_get("started_from")?,
+                    user_agent: row.try_get("started_agent")?,
+                },
             })
         })
         .transpose()

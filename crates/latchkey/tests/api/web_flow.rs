@@ -433,4 +433,96 @@ backend_tests!(
     the_code_exchange_keeps_the_secret_out_of_urls,
 );
 
-backend_fns!(https_public_urls_get_secure_cookies);
+backend_fns!(
+    https_public_urls_get_secure_cookies,
+    confirmation_stands_between_a_forwarded_link_and_the_token
+);
+
+/// `--web-flow-confirm`: a forwarded GitHub link no longer hands over a
+/// session. The person who clicks it sees who started the sign-in, and only
+/// their explicit "yes", posted from that page in that browser, completes it.
+async fn confirmation_stands_between_a_forwarded_link_and_the_token(backend: Backend) {
+    use crate::oauth_support::{form_fields, location, Browser};
+    let app = TestApp::spawn_with(backend, |s| s.login.web_flow_confirm = true).await;
+    app.github
+        .script(|s| s.authorize_as = Some("octocat".into()));
+    let start = || async {
+        let (_, body) = json_of(
+            app.client
+                .get(format!(
+                    "{}/v1/login/oauth2/web/authorize?provider=github&redirect={}",
+                    app.base,
+                    urlencode("http://app.test/done")
+                ))
+                .header("user-agent", "forwarder-cli/1.0")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        (
+            body["url"].as_str().unwrap().to_owned(),
+            body["state"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (url, poll_state) = start().await;
+    // The victim clicks the forwarded link: GitHub, then the callback.
+    let mut victim = Browser::new(&app);
+    let at_github = victim.get(&url).await;
+    let callback = victim.get(&location(&at_github)).await;
+    assert_eq!(callback.status(), StatusCode::SEE_OTHER);
+    let confirm_at = location(&callback);
+    assert!(confirm_at.starts_with("/login/confirm?"), "{confirm_at}");
+    assert!(!victim.cookies.contains_key("latchkey_session"));
+    assert_eq!(poll(&app, &poll_state).await.status(), StatusCode::ACCEPTED);
+    let page = victim.page(&confirm_at, StatusCode::OK).await;
+    for shown in ["forwarder-cli/1.0", "127.0.0.1", "http://app.test/done"] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    let mut fields = form_fields(&page);
+    // Another page posting the form for them has no confirmation cookie.
+    let mut elsewhere = Browser::new(&app);
+    let mut forged = fields.clone();
+    forged.push(("decision".into(), "confirm".into()));
+    let response = elsewhere.post_form("/login/confirm", &forged).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A token for another flow's state does not fit this one.
+    let mut tampered = forged.clone();
+    for (name, value) in tampered.iter_mut() {
+        if name == "csrf" {
+            *value = "A".repeat(43);
+        }
+    }
+    let response = victim.post_form("/login/confirm", &tampered).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(poll(&app, &poll_state).await.status(), StatusCode::ACCEPTED);
+    // The victim cancels: nobody is signed in, and the poller hears so.
+    fields.push(("decision".into(), "cancel".into()));
+    let cancelled = victim.post_form("/login/confirm", &fields).await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    assert!(!victim.cookies.contains_key("latchkey_session"));
+    let (status, body) = json_of(poll(&app, &poll_state).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("refused"),
+        "{body}"
+    );
+
+    // Someone who did start it confirms, and it completes as before.
+    let (url, poll_state) = start().await;
+    let mut owner = Browser::new(&app);
+    let at_github = owner.get(&url).await;
+    let callback = owner.get(&location(&at_github)).await;
+    let page = owner.page(&location(&callback), StatusCode::OK).await;
+    let mut fields = form_fields(&page);
+    fields.push(("decision".into(), "confirm".into()));
+    let confirmed = owner.post_form("/login/confirm", &fields).await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&confirmed), "http://app.test/done");
+    assert!(owner.cookies.contains_key("latchkey_session"));
+    let (status, token) = json_of(poll(&app, &poll_state).await).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    // The confirmation cannot be replayed.
+    let again = owner.post_form("/login/confirm", &fields).await;
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+}

@@ -10,6 +10,7 @@ mod form;
 mod session;
 mod sign_in;
 mod templates;
+mod web_confirm;
 
 pub use session::Session;
 
@@ -50,6 +51,10 @@ pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
         .route("/", get(sign_in::home))
         .route("/login", get(sign_in::login))
         .route("/logout", post(sign_in::logout))
+        .route(
+            "/login/confirm",
+            get(web_confirm::show).post(web_confirm::decide),
+        )
         .route(
             "/oauth/authorize",
             get(authorize::show).post(authorize::decide),

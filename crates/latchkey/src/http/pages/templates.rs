@@ -75,6 +75,20 @@ pub struct DeviceConfirmPage {
     pub scopes: Vec<String>,
 }
 
+/// `--web-flow-confirm`: who started the sign-in waiting at its callback.
+#[derive(Template)]
+#[template(path = "pages/web_confirm.html")]
+pub struct WebConfirmPage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub state: String,
+    pub code: String,
+    pub started_at: String,
+    pub address: String,
+    pub user_agent: String,
+    pub destination: String,
+}
+
 pub struct ClientRow {
     pub id: String,
     pub name: String,
