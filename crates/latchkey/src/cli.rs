@@ -1,13 +1,13 @@
 //! The `latchkey` command line.
 
 use crate::app;
+use crate::client::{self, ClientArgs, TokensCommand};
 use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings};
 use crate::domain::{AccountId, Timestamp};
 use crate::service::{Bootstrapped, ServiceError, TokenCache, TokenService};
 use anyhow::Context;
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,27 @@ pub enum Command {
     /// Offline administration, straight against the database.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Sign in with GitHub (device flow) and save the token for later commands.
+    Login {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Only print the URL; do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Who the saved login (or LATCHKEY_TOKEN) is.
+    Whoami(ClientArgs),
+    /// Delete the login token on the server and forget it here.
+    Logout(ClientArgs),
+    /// Your API tokens, on the server.
+    Token {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,11 +81,22 @@ fn parse_timestamp(s: &str) -> Result<Timestamp, String> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = FileConfig::load(cli.config.as_deref())?;
+    // The client commands talk to a server over HTTP; they read no server
+    // configuration.
+    let file = || FileConfig::load(cli.config.as_deref());
     match cli.command {
-        Command::Serve(args) => serve(Settings::resolve(*args, &file)?).await,
+        Command::Login { client, no_browser } => Ok(client::login(&client, no_browser).await?),
+        Command::Whoami(client) => Ok(client::whoami(&client).await?),
+        Command::Logout(client) => Ok(client::logout(&client).await?),
+        Command::Token { client, command } => Ok(client::tokens(&client, &command).await?),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "latchkey", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Serve(args) => serve(Settings::resolve(*args, &file()?)?).await,
         Command::Migrate(args) => {
-            let store = app::open_store(&DatabaseSettings::resolve(args, &file)).await?;
+            let store = app::open_store(&DatabaseSettings::resolve(args, &file()?)).await?;
             store.close().await;
             eprintln!("database is up to date");
             Ok(())
@@ -74,7 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             expires_at,
             database,
         })) => {
-            let settings = DatabaseSettings::resolve(database, &file);
+            let settings = DatabaseSettings::resolve(database, &file()?);
             let store = app::open_store(&settings).await?;
             // A throwaway cache: this process serves no requests.
             let cache = Arc::new(TokenCache::new(Duration::from_secs(1), 1));
@@ -115,7 +147,7 @@ fn report_bootstrap(b: &Bootstrapped, file: Option<&Path>) -> anyhow::Result<()>
     let secret = b.token.secret.expose();
     match file {
         Some(path) => {
-            write_private(path, &secret).with_context(|| {
+            crate::private_file::write_private(path, &secret).with_context(|| {
                 format!(
                     "writing the bootstrap token to {}; mint another with \
                      `latchkey admin token create --account {}`",
@@ -141,55 +173,4 @@ fn report_bootstrap(b: &Bootstrapped, file: Option<&Path>) -> anyhow::Result<()>
         }
     }
     Ok(())
-}
-
-/// A new file, mode 0600 from its first instant. `create_new` (O_EXCL)
-/// refuses an existing file, which would keep its own mode, and a symlink,
-/// which could point anywhere.
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    writeln!(file, "{contents}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_private;
-
-    #[test]
-    fn the_token_file_is_created_new_and_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        write_private(&path, "s3cret").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret\n");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        // An existing file is never truncated or rewritten.
-        let err = write_private(&path, "other").unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret\n");
-        // Nor is a link followed, dangling or not.
-        #[cfg(unix)]
-        {
-            let target = dir.path().join("target");
-            std::fs::write(&target, "precious").unwrap();
-            for (link, to) in [
-                ("link", target.clone()),
-                ("dangling", dir.path().join("nowhere")),
-            ] {
-                let link = dir.path().join(link);
-                std::os::unix::fs::symlink(&to, &link).unwrap();
-                assert!(write_private(&link, "x").is_err());
-            }
-            assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
-            assert!(!dir.path().join("nowhere").exists());
-        }
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -10,6 +11,7 @@ pub mod domain;
 pub mod github;
 pub mod http;
 pub mod metrics;
+mod private_file;
 pub mod service;
 pub mod store;
 pub mod telemetry;

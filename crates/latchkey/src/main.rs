@@ -13,7 +13,10 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("latchkey: {err:#}");
-            ExitCode::FAILURE
+            match err.downcast_ref::<latchkey::client::CliError>() {
+                Some(client) => ExitCode::from(client.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

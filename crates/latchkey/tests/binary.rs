@@ -540,3 +540,139 @@ fn dev_mode_refuses_anything_but_loopback() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 }
+
+/// The CLI client against a real server in dev mode: the device-flow login
+/// (the fake GitHub approves by itself), the saved 0600 login, tokens, the
+/// exit codes scripts rely on, and logout ending the token on the server.
+#[test]
+fn cli_client_signs_in_manages_tokens_and_signs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(latchkey(dir.path()).args([
+        "serve",
+        "--dev",
+        "--listen",
+        "127.0.0.1:0",
+        "--bootstrap-token-file",
+        "admin-token",
+    ]));
+    let base = format!("http://{}", server.addr);
+    let config = dir.path().join("config");
+    let cli = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = latchkey(dir.path());
+        cmd.env("XDG_CONFIG_HOME", &config).env("HOME", dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // Not signed in: exit 3, one clear line.
+    let (code, _, err) = cli(&["whoami", "--server", &base], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Usage: clap's own and ours are both 2.
+    assert_eq!(cli(&["frobnicate"], &[]).0, 2);
+    assert_eq!(cli(&["whoami"], &[]).0, 2, "no server named");
+
+    let (code, out, err) = cli(&["login", "--server", &base], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("/login/device") && err.contains("enter the code"),
+        "{err}"
+    );
+    let saved = config.join("latchkey/login.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let login: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let login_token = login["token"].as_str().unwrap().to_owned();
+
+    // The saved login names the server; no --server needed now.
+    let (code, out, _) = cli(&["whoami"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("octocat@example.com"), "{out}");
+    let (code, out, _) = cli(&["whoami", "--json"], &[]);
+    assert_eq!(code, 0);
+    let me: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(me["account"]["email"], "octocat@example.com");
+
+    let (code, out, _) = cli(
+        &[
+            "token",
+            "create",
+            "--expires",
+            "12h",
+            "--name",
+            "ci",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let secret = created["secret"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(get(&server.addr, "/v1/login/token", Some(&secret)).0, 200);
+    let (code, out, _) = cli(&["token", "list"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ID"), "{out}");
+    assert!(
+        out.contains(&id) && out.contains("(this one)") && out.contains(" ci "),
+        "{out}"
+    );
+    assert_eq!(cli(&["token", "create", "--expires", "soon"], &[]).0, 2);
+    assert_eq!(
+        cli(
+            &["token", "delete", "00000000-0000-4000-8000-000000000000"],
+            &[]
+        )
+        .0,
+        4
+    );
+    let (code, _, _) = cli(&["token", "delete", &id], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(get(&server.addr, "/v1/login/token", Some(&secret)).0, 401);
+
+    // LATCHKEY_TOKEN wins over the saved login.
+    let admin = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    let (code, out, _) = cli(&["whoami"], &[("LATCHKEY_TOKEN", admin.trim())]);
+    assert_eq!(code, 0);
+    assert!(out.contains("admin@localhost"), "{out}");
+    // A refused token is an auth failure; an unreachable server is 5.
+    assert_eq!(
+        cli(
+            &["whoami"],
+            &[("LATCHKEY_TOKEN", "00000000-0000-4000-8000-000000000000")]
+        )
+        .0,
+        3
+    );
+    let (code, _, err) = cli(
+        &["whoami", "--server", "http://127.0.0.1:1"],
+        &[("LATCHKEY_TOKEN", admin.trim())],
+    );
+    assert_eq!(code, 5, "{err}");
+
+    // Logout deletes the token on the server and the saved login.
+    let (code, _, err) = cli(&["logout"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!saved.exists());
+    assert_eq!(
+        get(&server.addr, "/v1/login/token", Some(&login_token)).0,
+        401
+    );
+    assert_eq!(cli(&["whoami", "--server", &base], &[]).0, 3);
+
+    let (code, out, _) = cli(&["completions", "bash"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("_latchkey()"), "{out}");
+    server.stop();
+}

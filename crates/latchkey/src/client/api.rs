@@ -1,0 +1,128 @@
+//! The HTTP side of the CLI: one client for one server, errors mapped to
+//! exit codes from the API's status codes and `{"error"}` bodies.
+
+use super::error::CliError;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// An answer the caller handles itself (the device flow's 408).
+pub enum Answer {
+    Ok(Value),
+    Status(StatusCode),
+}
+
+impl Api {
+    pub fn new(base: &str, token: Option<String>) -> Result<Self, CliError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("latchkey-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::Server(format!("cannot make an HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value, CliError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, CliError> {
+        match self.send(method, path, body, &[]).await? {
+            Answer::Ok(value) => Ok(value),
+            Answer::Status(status) => Err(CliError::Server(format!("unexpected answer {status}"))),
+        }
+    }
+
+    /// Like `post`, but the statuses in `own` come back to the caller.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        own: &[StatusCode],
+    ) -> Result<Answer, CliError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| CliError::Server(format!("cannot reach {}: {}", self.base, root(&e))))?;
+        let status = response.status();
+        if own.contains(&status) {
+            return Ok(Answer::Status(status));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CliError::Server(format!("reading the answer failed: {}", root(&e))))?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(Answer::Ok(value));
+        }
+        Err(error_for(status, &value))
+    }
+}
+
+/// The server's own words where it gave some: `{"error"}` or `{"errors"}`.
+fn error_for(status: StatusCode, body: &Value) -> CliError {
+    let said = match (&body["error"], &body["errors"]) {
+        (Value::String(one), _) => one.clone(),
+        (_, Value::Array(many)) => many
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => status.to_string(),
+    };
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            CliError::Auth(format!("{said} (sign in again with `latchkey login`)"))
+        }
+        StatusCode::FORBIDDEN => CliError::Auth(said),
+        StatusCode::NOT_FOUND => CliError::NotFound(said),
+        s if s.is_client_error() && s != StatusCode::TOO_MANY_REQUESTS => CliError::Usage(said),
+        s => CliError::Server(format!("the server answered {s}: {said}")),
+    }
+}
+
+/// reqwest's outermost message says little ("error sending request");
+/// the innermost cause says why.
+fn root(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,122 @@
+//! `latchkey login`, `whoami` and `logout`. Login runs the Login API's
+//! device flow: show the URL and code, open a browser where there is one,
+//! and wait (calling `complete` again after each 408) until the person
+//! approves at GitHub.
+
+use super::api::{Answer, Api};
+use super::error::CliError;
+use super::{output, profile};
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+pub async fn login(api: &Api, as_json: bool, no_browser: bool) -> Result<(), CliError> {
+    let started = api.post("/login/oauth2/device/start", json!({})).await?;
+    let (Some(url), Some(code), Some(session)) = (
+        started["url"].as_str(),
+        started["userCode"].as_str(),
+        started["encodedSession"].as_str(),
+    ) else {
+        return Err(CliError::Server(
+            "the device flow's start answer is incomplete".to_owned(),
+        ));
+    };
+    eprintln!("Open {url} and enter the code {code}");
+    if !no_browser && std::io::stdout().is_terminal() && webbrowser::open(url).is_ok() {
+        eprintln!("(a browser was opened for you)");
+    }
+    let expires = started["expires"]
+        .as_str()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok());
+    let spinner = spinner(expires);
+    let token = loop {
+        let answer = api
+            .send(
+                Method::POST,
+                "/login/oauth2/device/complete",
+                Some(json!(session)),
+                &[StatusCode::REQUEST_TIMEOUT],
+            )
+            .await;
+        match answer {
+            Ok(Answer::Ok(token)) => break token,
+            // The server waited its longest; the person may still approve.
+            Ok(Answer::Status(_)) => continue,
+            Err(err) => {
+                spinner.finish_and_clear();
+                return Err(err);
+            }
+        }
+    };
+    spinner.finish_and_clear();
+    let secret = token["secret"]["value"]
+        .as_str()
+        .ok_or_else(|| CliError::Server("the login answer has no token".to_owned()))?;
+    let saved = profile::save(&profile::Profile {
+        server: api.base().to_owned(),
+        token: secret.to_owned(),
+    })?;
+    match as_json {
+        true => output::json(&json!({"token": token["data"], "savedTo": saved})),
+        false => println!(
+            "Signed in to {}. The token is saved in {} and expires {}.",
+            api.base(),
+            saved.display(),
+            output::text(&token["data"], "expiresAt")
+        ),
+    }
+    Ok(())
+}
+
+/// A spinner with the time left, on a terminal only.
+fn spinner(expires: Option<chrono::DateTime<chrono::FixedOffset>>) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let ticking = bar.clone();
+    tokio::spawn(async move {
+        while !ticking.is_finished() {
+            let left = expires.map(|e| (e.timestamp() - chrono::Utc::now().timestamp()).max(0));
+            ticking.set_message(match left {
+                Some(s) => format!("Waiting for you to approve… {}:{:02} left", s / 60, s % 60),
+                None => "Waiting for you to approve…".to_owned(),
+            });
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    bar
+}
+
+pub async fn whoami(api: &Api, as_json: bool) -> Result<(), CliError> {
+    let token = api.get("/v1/login/token").await?;
+    let account_id = output::text(&token, "accountId");
+    let account = api.get(&format!("/v1/accounts/{account_id}")).await?;
+    match as_json {
+        true => output::json(&json!({"token": token, "account": account})),
+        false => println!(
+            "{} <{}> (account {account_id}) on {}; this token expires {}",
+            output::text(&account, "name"),
+            output::text(&account, "email"),
+            api.base(),
+            output::text(&token, "expiresAt"),
+        ),
+    }
+    Ok(())
+}
+
+/// Deletes the token on the server, then the saved login. A token the
+/// server no longer knows is logged out already.
+pub async fn logout(api: &Api) -> Result<(), CliError> {
+    match api.post("/v1/logout", Value::Null).await {
+        Ok(_) | Err(CliError::Auth(_)) => {}
+        Err(err) => return Err(err),
+    }
+    profile::forget()?;
+    eprintln!("Signed out of {}", api.base());
+    Ok(())
+}
