@@ -1,4 +1,5 @@
-//! Which client a request comes from, for per-client limits.
+//! Which client a request comes from: its address, and the key per-client
+//! limits count it under.
 //!
 //! Behind a load balancer every request arrives from the balancer's address.
 //! When the peer is a configured trusted proxy, the client is the right-most
@@ -26,9 +27,14 @@ impl TrustedProxies {
 
     /// The key to count `peer`'s request under.
     pub fn client_key(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        key(self.client(peer, headers))
+    }
+
+    /// The client's own address, to show to a person.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);
         if !self.trusts(peer) {
-            return key(peer);
+            return peer;
         }
         let mut client = peer;
         let hops = headers
@@ -47,7 +53,7 @@ impl TrustedProxies {
                 break;
             }
         }
-        key(client)
+        client
     }
 }
 
@@ -134,5 +140,20 @@ mod tests {
             p.client_key(ip("::ffff:198.51.100.7"), &HeaderMap::new()),
             ip("198.51.100.7")
         );
+    }
+
+    #[test]
+    fn the_address_shown_to_people_is_whole() {
+        let p = proxies(&["10.0.0.0/8"]);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("2001:db8:1:2:3:4:5:6"),
+        );
+        assert_eq!(
+            p.client(ip("10.0.0.1"), &headers),
+            ip("2001:db8:1:2:3:4:5:6")
+        );
+        assert_eq!(p.client(ip("::1"), &headers), ip("::1"));
     }
 }

@@ -6,7 +6,7 @@ use super::extract::{Json, Query};
 use super::rate_limit;
 use super::{ApiResult, AppState, Empty};
 use crate::domain::{SignInOrigin, Timestamp, UnsafeToken};
-use crate::service::WebPoll;
+use crate::service::{CallbackOutcome, WebPoll};
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::HeaderMap;
@@ -242,32 +242,34 @@ async fn web_callback(
     let Some(github_state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
         return Err(ApiError::invalid("state is required"));
     };
-    let web_flow = &state.services.web_flow;
-    if query.error.is_none()
-        && web_flow
-            .awaiting_confirmation(github_state)
-            .await?
-            .is_some()
-    {
-        // --web-flow-confirm: the person sees who started this sign-in and
-        // must confirm it on a page of its own before anything completes.
-        let mut to = format!("/login/confirm?state={}", urlencode(github_state));
-        if let Some(code) = &query.code {
-            to.push_str(&format!("&code={}", urlencode(code)));
-        }
-        let location = HeaderValue::from_str(&to)
-            .map_err(|_| ApiError::invalid("state is not a valid header value"))?;
-        return Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response());
-    }
-    let done = web_flow
+    let outcome = state
+        .services
+        .web_flow
         .callback(
             query.code.as_deref(),
             github_state,
             query.error.as_deref(),
             state.cookie.read_prelogin(&headers),
-            false,
         )
         .await?;
+    let done = match outcome {
+        CallbackOutcome::Done(done) => done,
+        // --web-flow-confirm: the person sees who started this sign-in and
+        // answers on a page of its own, from this browser only.
+        CallbackOutcome::Confirm { nonce } => {
+            let to = format!("/login/confirm?state={}", urlencode(github_state));
+            let location = HeaderValue::from_str(&to)
+                .map_err(|_| ApiError::invalid("state is not a valid header value"))?;
+            return Ok((
+                StatusCode::SEE_OTHER,
+                [
+                    (LOCATION, location),
+                    (SET_COOKIE, state.cookie.set_confirm(&nonce)),
+                ],
+            )
+                .into_response());
+        }
+    };
     let secret = done.session.secret.expose();
     Ok(match done.redirect {
         // A browser sign-in: back to the page that asked, a path here, with
@@ -328,7 +330,7 @@ async fn web_poll(
 
 /// Who asked for a sign-in: the client's address and user agent.
 fn origin(state: &AppState, peer: &ConnectInfo<SocketAddr>, headers: &HeaderMap) -> SignInOrigin {
-    let address = rate_limit::client_of(Some(peer), headers, &state.proxies);
+    let address = state.proxies.client(peer.0.ip(), headers);
     let agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());

@@ -30,8 +30,8 @@ pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
 pub use token_cache::TokenCache;
 pub use tokens::{NewToken, TokenService};
 pub use web_flow::{
-    is_local_path, redirect_allowed, BrowserSignIn, PendingConfirmation, WebAuthorize, WebCallback,
-    WebFlow, WebPoll,
+    is_local_path, redirect_allowed, BrowserSignIn, CallbackOutcome, PendingConfirmation,
+    WebAuthorize, WebCallback, WebFlow, WebPoll,
 };
 
 use crate::clock::Clock;

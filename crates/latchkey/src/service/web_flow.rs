@@ -44,6 +44,13 @@ pub struct PendingConfirmation {
     pub redirect: Option<String>,
 }
 
+/// What the callback did: completed, or (`--web-flow-confirm`) stopped to
+/// ask the person, whose browser gets a cookie holding `nonce`.
+pub enum CallbackOutcome {
+    Done(WebCallback),
+    Confirm { nonce: String },
+}
+
 pub enum WebPoll {
     Pending,
     Ready(UnsafeToken),
@@ -157,8 +164,8 @@ impl WebFlow {
         crypto::base64url(&self.key.derive("pkce-verifier", state.as_bytes()))
     }
 
-    /// The web login `state` names, if it still waits for its callback.
-    async fn waiting(&self, state_hash: &[u8; 32]) -> Result<WebLogin, ServiceError> {
+    /// The web login `state` names, if it is still in flight.
+    async fn in_flight(&self, state_hash: &[u8; 32]) -> Result<WebLogin, ServiceError> {
         let pending = self
             .store
             .find_web_login(state_hash)
@@ -171,32 +178,56 @@ impl WebFlow {
         }
     }
 
-    /// What the person must confirm before this callback completes, or
-    /// `None` when it needs no confirmation: the flag is off, or it is a
-    /// browser sign-in, which is bound to its browser already.
+    /// `--web-flow-confirm`: the sign-in waiting for the answer of the
+    /// browser that holds `nonce` (the cookie the callback set there).
     pub async fn awaiting_confirmation(
         &self,
         state: &str,
-    ) -> Result<Option<PendingConfirmation>, ServiceError> {
-        if !self.confirm {
-            return Ok(None);
+        nonce: Option<&str>,
+    ) -> Result<PendingConfirmation, ServiceError> {
+        let pending = self.in_flight(&crypto::sha256(state.as_bytes())).await?;
+        let bound = match (pending.confirm_hash, nonce) {
+            (Some(expected), Some(nonce)) => {
+                bool::from(crypto::sha256(nonce.as_bytes()).ct_eq(&expected))
+            }
+            _ => false,
+        };
+        if !bound || pending.awaiting_account.is_none() {
+            return Err(ServiceError::Forbidden(
+                "There is no sign-in waiting for this browser's confirmation",
+            ));
         }
-        let pending = self.waiting(&crypto::sha256(state.as_bytes())).await?;
-        Ok(pending
-            .prelogin_hash
-            .is_none()
-            .then_some(PendingConfirmation {
-                started_at: pending.created_at,
-                origin: pending.origin,
-                redirect: pending.redirect,
-            }))
+        Ok(PendingConfirmation {
+            started_at: pending.created_at,
+            origin: pending.origin,
+            redirect: pending.redirect,
+        })
     }
 
-    /// The person at the confirmation page said no: the poller learns it.
-    pub async fn refuse(&self, state: &str) -> Result<(), ServiceError> {
-        let state_hash = crypto::sha256(state.as_bytes());
-        self.waiting(&state_hash).await?;
+    /// The person confirmed from the browser that holds `nonce`: the
+    /// sign-in completes as the callback would have completed it.
+    pub async fn confirm(&self, state: &str, nonce: &str) -> Result<WebCallback, ServiceError> {
+        let confirmation = self.awaiting_confirmation(state, Some(nonce)).await?;
+        let account = self
+            .store
+            .confirm_web_login(
+                &crypto::sha256(state.as_bytes()),
+                &crypto::sha256(nonce.as_bytes()),
+            )
+            .await?
+            .ok_or_else(|| ServiceError::invalid("state has already been used"))?;
+        Ok(WebCallback {
+            redirect: confirmation.redirect,
+            browser: false,
+            session: self.login.mint(account).await?,
+        })
+    }
+
+    /// The person said no: the poller learns it.
+    pub async fn refuse(&self, state: &str, nonce: &str) -> Result<(), ServiceError> {
+        self.awaiting_confirmation(state, Some(nonce)).await?;
         let refused = "The sign-in was refused in the browser that received it";
+        let state_hash = crypto::sha256(state.as_bytes());
         match self
             .store
             .finish_web_login(&state_hash, Err(refused))
@@ -208,22 +239,22 @@ impl WebFlow {
     }
 
     /// GitHub sent the browser back. `error` is GitHub's `error` parameter;
-    /// `prelogin` the browser's pre-login cookie, if it sent one;
-    /// `confirmed` whether the person confirmed it (`--web-flow-confirm`).
+    /// `prelogin` the browser's pre-login cookie, if it sent one. With
+    /// `--web-flow-confirm`, a Login API flow (not a browser sign-in) stops
+    /// after GitHub's code is used: the account waits for the person's
+    /// answer, bound to a nonce for this browser's cookie, and no code or
+    /// token leaves the server meanwhile.
     pub async fn callback(
         &self,
         code: Option<&str>,
         state: &str,
         error: Option<&str>,
         prelogin: Option<&str>,
-        confirmed: bool,
-    ) -> Result<WebCallback, ServiceError> {
+    ) -> Result<CallbackOutcome, ServiceError> {
         let state_hash = crypto::sha256(state.as_bytes());
-        let pending = self.waiting(&state_hash).await?;
-        if self.confirm && pending.prelogin_hash.is_none() && error.is_none() && !confirmed {
-            return Err(ServiceError::invalid(
-                "this sign-in must be confirmed at its confirmation page",
-            ));
+        let pending = self.in_flight(&state_hash).await?;
+        if pending.awaiting_account.is_some() {
+            return Err(ServiceError::invalid("state has already been used"));
         }
         // Checked before GitHub's code is exchanged, and without using up
         // the state: the browser that started this sign-in may still finish it.
@@ -242,9 +273,21 @@ impl WebFlow {
                 oauth_code(error)
             ))),
             // A malformed callback does not use up the state.
-            (None, None) => return Err(ServiceError::invalid("code is required")),
+            (None, None | Some("")) => return Err(ServiceError::invalid("code is required")),
             (None, Some(code)) => self.log_in(code, state).await,
         };
+        if let (Ok(account), true) = (&outcome, self.confirm && pending.prelogin_hash.is_none()) {
+            let nonce = crypto::random_token();
+            let nonce_hash = crypto::sha256(nonce.as_bytes());
+            return match self
+                .store
+                .await_web_login_confirmation(&state_hash, *account, &nonce_hash)
+                .await?
+            {
+                true => Ok(CallbackOutcome::Confirm { nonce }),
+                false => Err(ServiceError::invalid("state has already been used")),
+            };
+        }
         let recorded = match &outcome {
             Ok(account) => {
                 self.store
@@ -261,11 +304,11 @@ impl WebFlow {
         if !recorded {
             return Err(ServiceError::invalid("state has already been used"));
         }
-        Ok(WebCallback {
+        Ok(CallbackOutcome::Done(WebCallback {
             redirect: pending.redirect,
             browser: pending.prelogin_hash.is_some(),
             session: self.login.mint(account).await?,
-        })
+        }))
     }
 
     async fn log_in(

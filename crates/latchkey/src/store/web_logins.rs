@@ -14,6 +14,10 @@ pub struct WebLogin {
     pub prelogin_hash: Option<[u8; 32]>,
     pub created_at: Timestamp,
     pub origin: SignInOrigin,
+    /// `--web-flow-confirm`: GitHub signed this account in; the person has
+    /// yet to confirm, from the browser whose cookie hashes to `confirm_hash`.
+    pub awaiting_account: Option<AccountId>,
+    pub confirm_hash: Option<[u8; 32]>,
 }
 
 /// What a poll found, claimed atomically.
@@ -60,7 +64,7 @@ impl Store {
     ) -> Result<Option<WebLogin>, StoreError> {
         let row = sqlx::query(
             "SELECT redirect, created_at, expires_at, account_id, error, prelogin_hash, \
-                    started_from, started_agent \
+                    started_from, started_agent, awaiting_account, confirm_hash \
              FROM web_logins WHERE state_hash = $1",
         )
         .bind(&state_hash[..])
@@ -70,6 +74,8 @@ impl Store {
             let account: Option<String> = row.try_get("account_id")?;
             let error: Option<String> = row.try_get("error")?;
             let prelogin: Option<Vec<u8>> = row.try_get("prelogin_hash")?;
+            let confirm: Option<Vec<u8>> = row.try_get("confirm_hash")?;
+            let awaiting: Option<String> = row.try_get("awaiting_account")?;
             Ok(WebLogin {
                 redirect: row.try_get("redirect")?,
                 expires_at: rows::timestamp(&row, "expires_at")?,
@@ -85,6 +91,18 @@ impl Store {
                     address: row.try_get("started_from")?,
                     user_agent: row.try_get("started_agent")?,
                 },
+                awaiting_account: awaiting
+                    .map(|a| {
+                        a.parse()
+                            .map_err(|_| StoreError::Corrupt("awaiting_account"))
+                    })
+                    .transpose()?,
+                confirm_hash: confirm
+                    .map(|h| {
+                        h.try_into()
+                            .map_err(|_| StoreError::Corrupt("confirm_hash"))
+                    })
+                    .transpose()?,
             })
         })
         .transpose()
@@ -111,6 +129,48 @@ impl Store {
         .await?
         .rows_affected();
         Ok(updated == 1)
+    }
+
+    /// `--web-flow-confirm`: GitHub signed `account` in at the callback; it
+    /// waits for the person's answer from the browser holding the cookie
+    /// that hashes to `confirm_hash`. `false` if the callback already ran.
+    pub async fn await_web_login_confirmation(
+        &self,
+        state_hash: &[u8; 32],
+        account: AccountId,
+        confirm_hash: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE web_logins SET awaiting_account = $1, confirm_hash = $2 \
+             WHERE state_hash = $3 AND account_id IS NULL AND error IS NULL \
+             AND awaiting_account IS NULL",
+        )
+        .bind(account.to_string())
+        .bind(&confirm_hash[..])
+        .bind(&state_hash[..])
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    /// The person confirmed: the waiting account becomes the outcome, once.
+    pub async fn confirm_web_login(
+        &self,
+        state_hash: &[u8; 32],
+        confirm_hash: &[u8; 32],
+    ) -> Result<Option<AccountId>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE web_logins SET account_id = awaiting_account \
+             WHERE state_hash = $1 AND confirm_hash = $2 AND awaiting_account IS NOT NULL \
+             AND account_id IS NULL AND error IS NULL RETURNING account_id",
+        )
+        .bind(&state_hash[..])
+        .bind(&confirm_hash[..])
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(|row| rows::account_id(&row, "account_id"))
+            .transpose()
     }
 
     /// Takes a finished login out in one statement, so of two racing polls

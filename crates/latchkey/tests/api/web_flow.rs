@@ -469,19 +469,41 @@ async fn confirmation_stands_between_a_forwarded_link_and_the_token(backend: Bac
     // The victim clicks the forwarded link: GitHub, then the callback.
     let mut victim = Browser::new(&app);
     let at_github = victim.get(&url).await;
-    let callback = victim.get(&location(&at_github)).await;
+    let callback_url = location(&at_github);
+    // A callback without GitHub's code is refused as before, and uses
+    // nothing up.
+    let no_code = callback_url.split("code=").next().unwrap().to_owned();
+    assert_eq!(victim.get(&no_code).await.status(), StatusCode::BAD_REQUEST);
+    let callback = victim.get(&callback_url).await;
     assert_eq!(callback.status(), StatusCode::SEE_OTHER);
     let confirm_at = location(&callback);
     assert!(confirm_at.starts_with("/login/confirm?"), "{confirm_at}");
+    assert!(
+        !confirm_at.contains("code"),
+        "GitHub's code stays on the server: {confirm_at}"
+    );
     assert!(!victim.cookies.contains_key("latchkey_session"));
     assert_eq!(poll(&app, &poll_state).await.status(), StatusCode::ACCEPTED);
+    // The callback cannot run again for this state.
+    assert_eq!(
+        victim.get(&callback_url).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let page = victim.page(&confirm_at, StatusCode::OK).await;
-    for shown in ["forwarder-cli/1.0", "127.0.0.1", "http://app.test/done"] {
+    for shown in [
+        "forwarder-cli/1.0",
+        "127.0.0.1",
+        "http://app.test/done",
+        "not this browser",
+    ] {
         assert!(page.contains(shown), "{shown}: {page}");
     }
     let mut fields = form_fields(&page);
-    // Another page posting the form for them has no confirmation cookie.
+    // The confirmation address in another browser shows nothing and
+    // offers no form.
     let mut elsewhere = Browser::new(&app);
+    elsewhere.page(&confirm_at, StatusCode::FORBIDDEN).await;
+    // Another page posting the form for them has no confirmation cookie.
     let mut forged = fields.clone();
     forged.push(("decision".into(), "confirm".into()));
     let response = elsewhere.post_form("/login/confirm", &forged).await;

@@ -109,6 +109,9 @@ impl From<crate::service::ServiceError> for PageError {
             ServiceError::Internal(err) => PageError::Internal(err.to_string()),
             ServiceError::NotFound(_) => PageError::not_found(),
             ServiceError::Invalid(problems) => PageError::bad_request(problems.join("; ")),
+            ServiceError::Forbidden(why) => {
+                PageError::Status(StatusCode::FORBIDDEN, why.to_owned())
+            }
             ServiceError::External(msg) | ServiceError::Disabled(msg) => {
                 PageError::Status(StatusCode::SERVICE_UNAVAILABLE, msg)
             }

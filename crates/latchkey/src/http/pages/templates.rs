@@ -82,10 +82,15 @@ pub struct WebConfirmPage {
     pub nav: Option<Nav>,
     pub csrf: String,
     pub state: String,
-    pub code: String,
     pub started_at: String,
+    /// As the server saw the request that started it; the user agent is
+    /// whatever that client claimed.
     pub address: String,
     pub user_agent: String,
+    /// This browser's address, for comparison.
+    pub here: String,
+    pub same_address: bool,
+    pub same_agent: bool,
     pub destination: String,
 }
 
