@@ -1,7 +1,7 @@
 //! The `latchkey` command line.
 
 use crate::app;
-use crate::client::{self, ClientArgs, TokensCommand};
+use crate::client::{self, AccountsCommand, ClientArgs, ClientsCommand, TokensCommand};
 use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings};
 use crate::domain::{AccountId, Timestamp};
 use crate::service::{Bootstrapped, ServiceError, TokenCache, TokenService};
@@ -38,6 +38,9 @@ pub enum Command {
         /// Only print the URL; do not open a browser.
         #[arg(long)]
         no_browser: bool,
+        /// Sign in with GitHub's browser redirect flow instead of the device flow.
+        #[arg(long)]
+        web: bool,
     },
     /// Who the saved login (or LATCHKEY_TOKEN) is.
     Whoami(ClientArgs),
@@ -49,6 +52,20 @@ pub enum Command {
         client: ClientArgs,
         #[command(subcommand)]
         command: TokensCommand,
+    },
+    /// Accounts, on the server (admins).
+    Account {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// OAuth clients, on the server (admins).
+    Client {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: ClientsCommand,
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
@@ -85,10 +102,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // configuration.
     let file = || FileConfig::load(cli.config.as_deref());
     match cli.command {
-        Command::Login { client, no_browser } => Ok(client::login(&client, no_browser).await?),
+        Command::Login {
+            client,
+            no_browser,
+            web,
+        } => Ok(client::login(&client, no_browser, web).await?),
         Command::Whoami(client) => Ok(client::whoami(&client).await?),
         Command::Logout(client) => Ok(client::logout(&client).await?),
         Command::Token { client, command } => Ok(client::tokens(&client, &command).await?),
+        Command::Account { client, command } => Ok(client::accounts(&client, &command).await?),
+        Command::Client { client, command } => Ok(client::clients(&client, &command).await?),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "latchkey", &mut std::io::stdout());

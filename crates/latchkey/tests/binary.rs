@@ -674,5 +674,177 @@ fn cli_client_signs_in_manages_tokens_and_signs_out() {
     let (code, out, _) = cli(&["completions", "bash"], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("_latchkey()"), "{out}");
+
+    // --web: the CLI prints GitHub's URL and polls; a browser (here, plain
+    // requests) goes through GitHub and the callback.
+    let mut login = latchkey(dir.path());
+    let mut child = login
+        .env("XDG_CONFIG_HOME", &config)
+        .env("HOME", dir.path())
+        .args(["login", "--web", "--server", &base])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = pipe_lines(child.stderr.take().unwrap());
+    let open = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+    let url = open
+        .strip_prefix("Open ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{open}"))
+        .to_owned();
+    let (status, back, _) = call("GET", &url, None, None);
+    assert_eq!(status, 303);
+    let (status, _, _) = call("GET", &back.unwrap(), None, None);
+    assert_eq!(status, 200);
+    assert!(child.wait().unwrap().success());
+    let (code, out, _) = cli(&["whoami"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("octocat@example.com"), "{out}");
+    server.stop();
+}
+
+/// The admin commands, as the bootstrap admin and as a user.
+#[test]
+fn cli_admin_commands_manage_accounts_and_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(latchkey(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--bootstrap-token-file",
+        "admin-token",
+    ]));
+    let base = format!("http://{}", server.addr);
+    let admin = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    let cli = |token: &str, args: &[&str]| {
+        let out = latchkey(dir.path())
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("LATCHKEY_SERVER", &base)
+            .env("LATCHKEY_TOKEN", token)
+            .args(args)
+            .output()
+            .unwrap();
+        let out_text = String::from_utf8(out.stdout).unwrap();
+        (out.status.code().unwrap(), out_text)
+    };
+    let admin = admin.trim();
+    let (code, out) = cli(
+        admin,
+        &[
+            "account",
+            "create",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.com",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let ada: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ada_id = ada["id"].as_str().unwrap().to_owned();
+    let (code, out) = cli(admin, &["account", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("ada@example.com") && out.contains("admin@localhost"),
+        "{out}"
+    );
+    let (code, out) = cli(
+        admin,
+        &["account", "list", "--email", "ada@example.com", "--json"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["values"][0]["id"],
+        ada_id.as_str()
+    );
+    assert_eq!(cli(admin, &["account", "set-role", &ada_id, "root"]).0, 2);
+    assert_eq!(cli(admin, &["account", "show", "not-an-id"]).0, 2);
+
+    let (code, out) = cli(
+        admin,
+        &[
+            "client",
+            "create",
+            "--name",
+            "App",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "profile",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let client: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let client_id = client["clientId"].as_str().unwrap().to_owned();
+    assert!(client["clientSecret"]
+        .as_str()
+        .unwrap()
+        .starts_with("lk_cs_"));
+    assert_eq!(client["scopes"], serde_json::json!(["profile"]));
+    let (code, out) = cli(admin, &["client", "rotate-secret", &client_id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("shown this once: lk_cs_"), "{out}");
+    let (code, out) = cli(
+        admin,
+        &[
+            "client",
+            "update",
+            &client_id,
+            "--name",
+            "App 2",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("App 2"), "{out}");
+    let (code, out) = cli(admin, &["client", "list"]);
+    assert!(code == 0 && out.contains(&client_id), "{out}");
+    assert_eq!(
+        cli(
+            admin,
+            &[
+                "client",
+                "create",
+                "--name",
+                "Bad",
+                "--redirect-uri",
+                "ftp://x/cb"
+            ]
+        )
+        .0,
+        2
+    );
+
+    // Ada, made an admin, can list clients; made a user again, she cannot.
+    let (code, out) = cli(admin, &["token", "list"]);
+    assert_eq!(code, 0, "{out}");
+    let ada_token = {
+        let (status, _, body) = call(
+            "POST",
+            &format!("{base}/v1/accounts/{ada_id}/tokens"),
+            Some(admin),
+            Some(serde_json::json!({"expiresAt": "2100-01-01T00:00:00Z"})),
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["secret"]["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(cli(&ada_token, &["client", "list"]).0, 4);
+    assert_eq!(cli(admin, &["account", "set-role", &ada_id, "admin"]).0, 0);
+    assert_eq!(cli(&ada_token, &["client", "list"]).0, 0);
+    assert_eq!(cli(admin, &["account", "set-role", &ada_id, "user"]).0, 0);
+    assert_eq!(cli(&ada_token, &["client", "list"]).0, 4);
+
+    assert_eq!(cli(admin, &["client", "delete", &client_id]).0, 0);
+    assert_eq!(cli(admin, &["client", "show", &client_id]).0, 4);
+    assert_eq!(cli(admin, &["account", "delete", &ada_id]).0, 0);
+    assert_eq!(cli(admin, &["account", "show", &ada_id]).0, 4);
     server.stop();
 }

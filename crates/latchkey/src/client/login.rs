@@ -12,45 +12,11 @@ use serde_json::{json, Value};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-pub async fn login(api: &Api, as_json: bool, no_browser: bool) -> Result<(), CliError> {
-    let started = api.post("/login/oauth2/device/start", json!({})).await?;
-    let (Some(url), Some(code), Some(session)) = (
-        started["url"].as_str(),
-        started["userCode"].as_str(),
-        started["encodedSession"].as_str(),
-    ) else {
-        return Err(CliError::Server(
-            "the device flow's start answer is incomplete".to_owned(),
-        ));
+pub async fn login(api: &Api, as_json: bool, no_browser: bool, web: bool) -> Result<(), CliError> {
+    let token = match web {
+        true => web_flow(api, no_browser).await?,
+        false => device_flow(api, no_browser).await?,
     };
-    eprintln!("Open {url} and enter the code {code}");
-    if !no_browser && std::io::stdout().is_terminal() && webbrowser::open(url).is_ok() {
-        eprintln!("(a browser was opened for you)");
-    }
-    let expires = started["expires"]
-        .as_str()
-        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok());
-    let spinner = spinner(expires);
-    let token = loop {
-        let answer = api
-            .send(
-                Method::POST,
-                "/login/oauth2/device/complete",
-                Some(json!(session)),
-                &[StatusCode::REQUEST_TIMEOUT],
-            )
-            .await;
-        match answer {
-            Ok(Answer::Ok(token)) => break token,
-            // The server waited its longest; the person may still approve.
-            Ok(Answer::Status(_)) => continue,
-            Err(err) => {
-                spinner.finish_and_clear();
-                return Err(err);
-            }
-        }
-    };
-    spinner.finish_and_clear();
     let secret = token["secret"]["value"]
         .as_str()
         .ok_or_else(|| CliError::Server("the login answer has no token".to_owned()))?;
@@ -68,6 +34,85 @@ pub async fn login(api: &Api, as_json: bool, no_browser: bool) -> Result<(), Cli
         ),
     }
     Ok(())
+}
+
+/// The device flow: a URL and a code for the person; `complete` waits.
+async fn device_flow(api: &Api, no_browser: bool) -> Result<Value, CliError> {
+    let started = api.post("/login/oauth2/device/start", json!({})).await?;
+    let (Some(url), Some(code), Some(session)) = (
+        started["url"].as_str(),
+        started["userCode"].as_str(),
+        started["encodedSession"].as_str(),
+    ) else {
+        return Err(CliError::Server(
+            "the device flow's start answer is incomplete".to_owned(),
+        ));
+    };
+    eprintln!("Open {url} and enter the code {code}");
+    open_browser(url, no_browser);
+    let expires = started["expires"]
+        .as_str()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok());
+    let spinner = spinner(expires);
+    let result = loop {
+        let answer = api
+            .send(
+                Method::POST,
+                "/login/oauth2/device/complete",
+                Some(json!(session)),
+                &[StatusCode::REQUEST_TIMEOUT],
+            )
+            .await;
+        match answer {
+            Ok(Answer::Ok(token)) => break Ok(token),
+            // The server waited its longest; the person may still approve.
+            Ok(Answer::Status(_)) => continue,
+            Err(err) => break Err(err),
+        }
+    };
+    spinner.finish_and_clear();
+    result
+}
+
+/// The web flow: the person signs in in a browser; we poll for the token.
+async fn web_flow(api: &Api, no_browser: bool) -> Result<Value, CliError> {
+    let started = api
+        .get("/v1/login/oauth2/web/authorize?provider=github")
+        .await?;
+    let (Some(url), Some(state)) = (started["url"].as_str(), started["state"].as_str()) else {
+        return Err(CliError::Server(
+            "the web flow's authorize answer is incomplete".to_owned(),
+        ));
+    };
+    eprintln!("Open {url} to sign in with GitHub");
+    open_browser(url, no_browser);
+    let poll = format!(
+        "/v1/login/oauth2/web/poll?state={}",
+        url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
+    // The state lives ten minutes; the server says when it is gone.
+    let spinner = spinner(Some(
+        chrono::Utc::now().fixed_offset() + chrono::TimeDelta::minutes(10),
+    ));
+    let result = loop {
+        match api
+            .send(Method::GET, &poll, None, &[StatusCode::ACCEPTED])
+            .await
+        {
+            Ok(Answer::Ok(token)) => break Ok(token),
+            Ok(Answer::Status(_)) => tokio::time::sleep(Duration::from_secs(2)).await,
+            Err(err) => break Err(err),
+        }
+    };
+    spinner.finish_and_clear();
+    result
+}
+
+/// Only where a person is watching a terminal.
+fn open_browser(url: &str, no_browser: bool) {
+    if !no_browser && std::io::stdout().is_terminal() && webbrowser::open(url).is_ok() {
+        eprintln!("(a browser was opened for you)");
+    }
 }
 
 /// A spinner with the time left, on a terminal only.

@@ -3,6 +3,7 @@
 //! server is `--server`, else `LATCHKEY_SERVER`, else the one the saved
 //! login is for; the token is `LATCHKEY_TOKEN`, else the saved login's.
 
+mod admin;
 mod api;
 mod error;
 mod login;
@@ -44,6 +45,92 @@ pub enum TokensCommand {
         /// The token's id (from `latchkey token list`).
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// List accounts (admins see all; `--email` finds one).
+    List {
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Show an account.
+    Show { id: String },
+    /// Create an account (admins).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Delete an account and every token of it (admins, or the account itself).
+    Delete { id: String },
+    /// Make an account an admin or a user (admins; the last admin keeps the role).
+    SetRole {
+        id: String,
+        #[arg(value_parser = ["admin", "user"])]
+        role: String,
+    },
+}
+
+/// A client's settings, as flags.
+#[derive(Debug, Args)]
+pub struct ClientFields {
+    #[arg(long)]
+    pub name: String,
+    /// Repeat for each redirect URI.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// A browser or native app without a secret (only when creating).
+    #[arg(long)]
+    pub public: bool,
+    /// Repeat for each scope; default: all.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Repeat for each grant type; default: the server's.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// One of the platform's services, which may introspect any token.
+    #[arg(long)]
+    pub resource_server: bool,
+}
+
+impl ClientFields {
+    fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "name": self.name,
+            "redirectUris": self.redirect_uris,
+            "public": self.public,
+            "resourceServer": self.resource_server,
+        });
+        if !self.scopes.is_empty() {
+            body["scopes"] = serde_json::json!(self.scopes);
+        }
+        if !self.grant_types.is_empty() {
+            body["grantTypes"] = serde_json::json!(self.grant_types);
+        }
+        body
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// List OAuth clients (admins).
+    List,
+    /// Show a client.
+    Show { id: String },
+    /// Register a client; a confidential one's secret is printed this once.
+    Create(ClientFields),
+    /// Replace a client's settings (`--public` must stay as it was).
+    Update {
+        id: String,
+        #[command(flatten)]
+        fields: ClientFields,
+    },
+    /// Delete a client and everything issued to it.
+    Delete { id: String },
+    /// Give a confidential client a new secret; the old one stops working.
+    RotateSecret { id: String },
 }
 
 /// The server and token a command uses.
@@ -89,8 +176,8 @@ fn api(args: &ClientArgs, signed_in: bool) -> Result<Api, CliError> {
     Api::new(&target.server, target.token)
 }
 
-pub async fn login(args: &ClientArgs, no_browser: bool) -> Result<(), CliError> {
-    login::login(&api(args, false)?, args.json, no_browser).await
+pub async fn login(args: &ClientArgs, no_browser: bool, web: bool) -> Result<(), CliError> {
+    login::login(&api(args, false)?, args.json, no_browser, web).await
 }
 
 pub async fn whoami(args: &ClientArgs) -> Result<(), CliError> {
@@ -103,4 +190,12 @@ pub async fn logout(args: &ClientArgs) -> Result<(), CliError> {
 
 pub async fn tokens(args: &ClientArgs, command: &TokensCommand) -> Result<(), CliError> {
     tokens::run(&api(args, true)?, args.json, command).await
+}
+
+pub async fn accounts(args: &ClientArgs, command: &AccountsCommand) -> Result<(), CliError> {
+    admin::accounts(&api(args, true)?, args.json, command).await
+}
+
+pub async fn clients(args: &ClientArgs, command: &ClientsCommand) -> Result<(), CliError> {
+    admin::clients(&api(args, true)?, args.json, command).await
 }

@@ -32,10 +32,20 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// A string field, or `-`.
+/// One object as `field: value` lines.
+pub fn record(value: &Value, fields: &[&str]) {
+    let width = fields.iter().map(|f| f.len()).max().unwrap_or(0);
+    for field in fields {
+        println!("{field:<width$}  {}", text(value, field));
+    }
+}
+
+/// A string, number or boolean field, a list joined by spaces, or `-`.
 pub fn text(value: &Value, field: &str) -> String {
     match &value[field] {
         Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
         Value::Array(items) => items
             .iter()
             .filter_map(Value::as_str)
