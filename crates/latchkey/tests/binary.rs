@@ -547,13 +547,20 @@ fn dev_mode_refuses_anything_but_loopback() {
 #[test]
 fn cli_client_signs_in_manages_tokens_and_signs_out() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(latchkey(dir.path()).args([
+    // A one-second longest wait: the fake GitHub stays pending for its
+    // first poll and then an interval, so `login` meets 408s and calls
+    // `complete` again.
+    let mut server = Server::start(latchkey(dir.path()).args([
         "serve",
         "--dev",
         "--listen",
         "127.0.0.1:0",
         "--bootstrap-token-file",
         "admin-token",
+        "--device-max-wait-secs",
+        "1",
+        "--access-log",
+        "info",
     ]));
     let base = format!("http://{}", server.addr);
     let config = dir.path().join("config");
@@ -591,6 +598,13 @@ fn cli_client_signs_in_manages_tokens_and_signs_out() {
         let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    server.wait_for("path=/login/oauth2/device/complete status=200");
+    let timeouts = server
+        .seen
+        .iter()
+        .filter(|l| l.contains("path=/login/oauth2/device/complete status=408"))
+        .count();
+    assert!(timeouts >= 1, "{:#?}", server.seen);
     let login: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     let login_token = login["token"].as_str().unwrap().to_owned();
