@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod connections;
+mod console_pages;
 mod device_flow;
 mod errors;
 mod github_login;

@@ -328,6 +328,8 @@ async fn clickjacking_headers_on_every_page(app: TestApp) {
         "/oauth/device".to_owned(),
         "/".to_owned(),
         "/oauth/authorize?client_id=nope".to_owned(),
+        "/tokens".to_owned(),
+        "/apps".to_owned(),
     ] {
         let response = browser.get(&path).await;
         let headers = response.headers();

@@ -4,12 +4,14 @@
 //! headers that keep it out of frames and its URLs out of Referer headers.
 
 mod admin_clients;
+mod apps;
 mod authorize;
 mod device;
 mod form;
 mod session;
 mod sign_in;
 mod templates;
+mod tokens;
 mod web_confirm;
 
 pub use session::Session;
@@ -78,6 +80,14 @@ pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
         )
         .merge(device)
         .route("/assets/latchkey.css", get(stylesheet))
+        .route("/assets/copy.js", get(copy_script))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route(
+            "/tokens/{token_id}/delete",
+            get(tokens::confirm_delete).post(tokens::delete),
+        )
+        .route("/apps", get(apps::list))
+        .route("/apps/{client_id}/revoke", post(apps::revoke))
         .route_layer(axum::middleware::from_fn(protect))
 }
 
@@ -181,7 +191,7 @@ async fn protect(req: Request, next: Next) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; \
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     );
@@ -201,12 +211,27 @@ async fn protect(req: Request, next: Next) -> Response {
 }
 
 async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../../assets/latchkey.css"),
+    )
+}
+
+async fn copy_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../assets/copy.js"),
+    )
+}
+
+/// A file compiled into the binary, cacheable: it changes only with it.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../../assets/latchkey.css"),
+        body,
     )
         .into_response()
 }

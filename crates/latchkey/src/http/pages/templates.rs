@@ -94,6 +94,61 @@ pub struct WebConfirmPage {
     pub destination: String,
 }
 
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub created: String,
+    pub expires: String,
+    /// The token this browser's session uses.
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/tokens.html")]
+pub struct TokensPage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub tokens: Vec<TokenRow>,
+    pub lifetimes: Vec<(&'static str, &'static str)>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/token_created.html")]
+pub struct TokenCreatedPage {
+    pub nav: Option<Nav>,
+    pub name: String,
+    pub expires: String,
+    pub secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/token_delete.html")]
+pub struct TokenDeletePage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub id: String,
+    pub name: String,
+    pub current: bool,
+}
+
+pub struct AppRow {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub granted: String,
+    pub last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/apps.html")]
+pub struct AppsPage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub apps: Vec<AppRow>,
+}
+
 pub struct ClientRow {
     pub id: String,
     pub name: String,
