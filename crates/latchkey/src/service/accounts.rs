@@ -48,6 +48,20 @@ impl AccountService {
         })
     }
 
+    /// Every account (or the one with `email`) with its role: the admins'
+    /// Accounts page. Anyone else is told nothing exists.
+    pub async fn find_with_roles(
+        &self,
+        caller: &Caller,
+        email: Option<&Email>,
+    ) -> Result<Vec<(Account, Role)>, ServiceError> {
+        if !caller.is_admin() {
+            return Err(ServiceError::ACCOUNT_NOT_FOUND);
+        }
+        let found = self.store.find_accounts(email).await?;
+        Ok(found.into_iter().map(|r| (r.account, r.role)).collect())
+    }
+
     /// Admins only; the email counts as verified because an admin set it.
     pub async fn create(
         &self,

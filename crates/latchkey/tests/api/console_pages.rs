@@ -110,6 +110,105 @@ async fn authorized_apps_are_listed_and_revoked(app: TestApp) {
     assert!(!page.contains("Planner"), "{page}");
 }
 
+async fn admins_manage_accounts_in_the_console(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.bootstrap_admin_email = latchkey::domain::Email::parse("hubot@example.com").unwrap();
+    })
+    .await;
+    let mut user_browser = sign_in(&app, "octocat").await;
+    user_browser
+        .page("/admin/accounts", StatusCode::NOT_FOUND)
+        .await;
+    let (ada, ada_token) = app.user_with_token("Ada", "ada@example.com").await;
+
+    let mut admin = sign_in(&app, "hubot").await;
+    let page = admin.page("/admin/accounts", StatusCode::OK).await;
+    assert!(
+        page.contains("ada@example.com") && page.contains("(you)"),
+        "{page}"
+    );
+    let found = admin
+        .page("/admin/accounts?email=ada%40example.com", StatusCode::OK)
+        .await;
+    assert!(
+        found.contains("ada@example.com") && !found.contains("(you)"),
+        "{found}"
+    );
+    let bad = admin
+        .page(
+            "/admin/accounts?email=not-an-email",
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert!(bad.contains("role=\"alert\""), "{bad}");
+    let csrf = field(&form_fields(&page), "csrf");
+    let role = |to: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("role".to_owned(), to.to_owned()),
+        ]
+    };
+
+    // Forged: no CSRF token.
+    let forged = admin
+        .post_form(
+            &format!("/admin/accounts/{ada}/role"),
+            &[("role".to_owned(), "admin".to_owned())],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/v1/oauth/clients", &ada_token).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Make Ada an admin; at once her token has admin powers; then not.
+    let made = admin
+        .post_form(&format!("/admin/accounts/{ada}/role"), &role("admin"))
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/v1/oauth/clients", &ada_token).await.status(),
+        StatusCode::OK
+    );
+    let unmade = admin
+        .post_form(&format!("/admin/accounts/{ada}/role"), &role("user"))
+        .await;
+    assert_eq!(unmade.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/v1/oauth/clients", &ada_token).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // The last admin keeps the role, and is told so on a page.
+    let refused = admin
+        .post_form(
+            &format!("/admin/accounts/{}/role", app.admin_id),
+            &role("user"),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("last admin") && html.contains("<html"),
+        "{html}"
+    );
+
+    // Delete, after a confirmation step.
+    let confirm = admin
+        .page(&format!("/admin/accounts/{ada}/delete"), StatusCode::OK)
+        .await;
+    assert!(confirm.contains("ada@example.com"), "{confirm}");
+    let done = admin
+        .post_form(
+            &format!("/admin/accounts/{ada}/delete"),
+            &form_fields(&confirm),
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_unauthorized(app.get("/v1/login/token", &ada_token).await).await;
+}
+
+backend_fns!(admins_manage_accounts_in_the_console);
+
 backend_tests!(
     tokens_page_lists_creates_once_and_deletes,
     authorized_apps_are_listed_and_revoked,

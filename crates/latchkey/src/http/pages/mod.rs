@@ -3,6 +3,7 @@
 //! script needed, every form with a CSRF token, and every answer with the
 //! headers that keep it out of frames and its URLs out of Referer headers.
 
+mod admin_accounts;
 mod admin_clients;
 mod apps;
 mod authorize;
@@ -87,6 +88,15 @@ pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
             get(tokens::confirm_delete).post(tokens::delete),
         )
         .route("/apps", get(apps::list))
+        .route("/admin/accounts", get(admin_accounts::list))
+        .route(
+            "/admin/accounts/{account_id}/role",
+            post(admin_accounts::set_role),
+        )
+        .route(
+            "/admin/accounts/{account_id}/delete",
+            get(admin_accounts::confirm_delete).post(admin_accounts::delete),
+        )
         .route("/apps/{client_id}/revoke", post(apps::revoke))
         .route_layer(axum::middleware::from_fn(protect))
 }
@@ -122,6 +132,7 @@ impl From<crate::service::ServiceError> for PageError {
             ServiceError::Forbidden(why) => {
                 PageError::Status(StatusCode::FORBIDDEN, why.to_owned())
             }
+            ServiceError::Conflict(why) => PageError::Status(StatusCode::CONFLICT, why.to_owned()),
             ServiceError::External(msg) | ServiceError::Disabled(msg) => {
                 PageError::Status(StatusCode::SERVICE_UNAVAILABLE, msg)
             }

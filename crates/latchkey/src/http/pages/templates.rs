@@ -149,6 +149,35 @@ pub struct AppsPage {
     pub apps: Vec<AppRow>,
 }
 
+pub struct AccountRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub admin: bool,
+    /// The signed-in admin's own account.
+    pub you: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_accounts.html")]
+pub struct AccountsPage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub search: String,
+    pub problem: Option<String>,
+    pub accounts: Vec<AccountRow>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_account_delete.html")]
+pub struct AccountDeletePage {
+    pub nav: Option<Nav>,
+    pub csrf: String,
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
 pub struct ClientRow {
     pub id: String,
     pub name: String,
