@@ -3,7 +3,7 @@
 
 use super::form::PageForm;
 use super::templates::{AppRow, AppsPage};
-use super::{render, PageError, Session};
+use super::{render, shown, PageError, Session};
 use crate::domain::ClientId;
 use crate::http::AppState;
 use axum::extract::{Path, State};
@@ -33,10 +33,8 @@ pub async fn list(
                 .iter()
                 .map(|s| s.description().to_owned())
                 .collect(),
-            granted: a.granted_at.to_string(),
-            last_used: a
-                .last_used_at
-                .map_or_else(|| "never".to_owned(), |t| t.to_string()),
+            granted: shown(a.granted_at),
+            last_used: a.last_used_at.map_or_else(|| "never".to_owned(), shown),
         })
         .collect();
     Ok(render(

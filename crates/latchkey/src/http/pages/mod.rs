@@ -176,6 +176,11 @@ impl IntoResponse for PageError {
     }
 }
 
+/// An instant as people read it on a page: to the minute, in UTC.
+pub fn shown(at: crate::domain::Timestamp) -> String {
+    at.to_datetime().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// A template as an HTML answer.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

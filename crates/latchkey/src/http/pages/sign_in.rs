@@ -1,7 +1,7 @@
 //! Signing in to Latchkey's pages with GitHub, and out again.
 
 use super::form::{query_param, PageForm};
-use super::templates::{HomePage, MessagePage};
+use super::templates::{HomePage, SignedOutPage};
 use super::{render, PageError, Session};
 use crate::http::AppState;
 use crate::service::is_local_path;
@@ -74,13 +74,6 @@ pub async fn home(
                 admin: session.caller.is_admin(),
             },
         ),
-        None => render(
-            StatusCode::OK,
-            &MessagePage {
-                nav: None,
-                title: "Latchkey".into(),
-                message: "Sign in with GitHub at /login to manage your account.".into(),
-            },
-        ),
+        None => render(StatusCode::OK, &SignedOutPage { nav: None }),
     })
 }

@@ -43,6 +43,13 @@ pub struct HomePage {
     pub admin: bool,
 }
 
+/// `/` for a browser that is not signed in.
+#[derive(Template)]
+#[template(path = "pages/signed_out.html")]
+pub struct SignedOutPage {
+    pub nav: Option<Nav>,
+}
+
 #[derive(Template)]
 #[template(path = "pages/consent.html")]
 pub struct ConsentPage {

@@ -4,7 +4,7 @@
 
 use super::form::PageForm;
 use super::templates::{TokenCreatedPage, TokenDeletePage, TokenRow, TokensPage};
-use super::{render, PageError, Session};
+use super::{render, shown, PageError, Session};
 use crate::domain::{Timestamp, TokenId};
 use crate::http::AppState;
 use crate::service::{NewToken, ServiceError};
@@ -49,8 +49,8 @@ async fn page(
             id: t.id.to_string(),
             name: t.name.map_or_else(String::new, |n| n.to_string()),
             scopes: t.scopes.map_or_else(|| "all".to_owned(), |s| s.to_string()),
-            created: t.created_at.to_string(),
-            expires: t.expires_at.to_string(),
+            created: shown(t.created_at),
+            expires: shown(t.expires_at),
         })
         .collect();
     Ok(render(
@@ -102,7 +102,7 @@ pub async fn create(
                     .data
                     .name
                     .map_or_else(String::new, |n| n.to_string()),
-                expires: created.data.expires_at.to_string(),
+                expires: shown(created.data.expires_at),
                 secret: created.secret.expose(),
             },
         )),
