@@ -107,6 +107,10 @@ pub async fn start(
     .await?;
     let background = [
         tokio::spawn(sweep(store.clone())),
+        tokio::spawn(service::listen_to_peers(
+            store.clone(),
+            services.caches.clone(),
+        )),
         tokio::spawn(metrics_upkeep(metrics.clone())),
     ];
     let http = &settings.http;

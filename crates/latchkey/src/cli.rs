@@ -132,7 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = DatabaseSettings::resolve(database, &file()?);
             let store = app::open_store(&settings).await?;
             // A throwaway cache: this process serves no requests.
-            let cache = Arc::new(TokenCache::new(Duration::from_secs(1), 1));
+            let cache = Arc::new(TokenCache::new(Duration::from_secs(1), 1, None));
             let tokens = TokenService::new(store.clone(), cache);
             let expires_at =
                 expires_at.unwrap_or_else(|| Timestamp::now().plus(TimeDelta::days(30)));

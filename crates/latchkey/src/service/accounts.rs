@@ -132,7 +132,7 @@ impl AccountService {
         self.visible(caller, id).await?;
         match self.store.delete_account(id).await? {
             AccountDeletion::Deleted(hashes) => {
-                self.cache.evict(&hashes);
+                self.cache.evict(&hashes).await;
                 Ok(())
             }
             AccountDeletion::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),
@@ -159,7 +159,7 @@ impl AccountService {
         }
         match self.store.set_role(id, role).await? {
             RoleChange::Changed(hashes) => {
-                self.cache.evict(&hashes);
+                self.cache.evict(&hashes).await;
                 Ok(())
             }
             RoleChange::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),

@@ -11,6 +11,7 @@ mod device_flow;
 mod error;
 mod github_login;
 pub mod oauth;
+mod peers;
 mod signup_policy;
 mod sweeper;
 mod token_cache;
@@ -25,6 +26,7 @@ pub use csrf::Csrf;
 pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;
 pub use github_login::{GithubLogin, ACCESS_TOKEN_EXCHANGE_DISABLED};
+pub use peers::{listen_to_peers, Caches, Peers};
 pub use signup_policy::SignupPolicy;
 pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
 pub use token_cache::TokenCache;
@@ -67,6 +69,8 @@ pub struct Services {
     pub web_flow: WebFlow,
     pub oauth: oauth::OAuthServer,
     pub csrf: Csrf,
+    /// What another node's revocations drop (see `listen_to_peers`).
+    pub caches: Caches,
 }
 
 impl Services {
@@ -79,7 +83,11 @@ impl Services {
         clock: Clock,
         oauth: oauth::OAuthConfig,
     ) -> Result<Self, ServiceError> {
-        let cache = Arc::new(TokenCache::new(cache_ttl, 100_000));
+        let cache = Arc::new(TokenCache::new(
+            cache_ttl,
+            100_000,
+            Some(Peers::new(store.clone())),
+        ));
         let tokens = TokenService::new(store.clone(), cache.clone());
         let github = GithubClient::new(login.github)?;
         let github_login = GithubLogin::new(
@@ -90,16 +98,21 @@ impl Services {
             login.token_lifetime,
         );
         let auth = Authenticator::new(store.clone(), cache.clone(), metrics, clock.clone());
+        let oauth = oauth::OAuthServer::new(
+            store.clone(),
+            cache.clone(),
+            auth.clone(),
+            key.clone(),
+            oauth,
+            clock,
+        );
         Ok(Self {
             csrf: Csrf::new(key.clone()),
-            oauth: oauth::OAuthServer::new(
-                store.clone(),
-                cache.clone(),
-                auth.clone(),
-                key.clone(),
-                oauth,
-                clock,
-            ),
+            caches: Caches {
+                tokens: cache.clone(),
+                clients: oauth.clients.clone(),
+            },
+            oauth,
             auth,
             accounts: AccountService::new(store.clone(), cache),
             device_flow: DeviceFlow::new(

@@ -1,4 +1,4 @@
-use super::Principal;
+use super::{Peers, Principal};
 use crate::domain::SecretHash;
 use moka::sync::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -6,23 +6,26 @@ use std::time::Duration;
 
 /// Validated secrets, keyed by hash, so the hot path skips the database.
 ///
-/// Deletions evict entries on this node at once. The generation counter closes
-/// the race where a lookup reads a row just before it is deleted and caches it
+/// Deletions evict entries on this node at once and are told to the other
+/// nodes (`Peers`), which evict them too. The generation counter closes the
+/// race where a lookup reads a row just before it is deleted and caches it
 /// just after the eviction: such an insert notices the bump and undoes itself.
-/// Other nodes see a deletion within the TTL.
+/// Only verdicts are cached, never the time: expiry is checked on every use.
 pub struct TokenCache {
     entries: Cache<SecretHash, Principal>,
     generation: AtomicU64,
+    peers: Option<Peers>,
 }
 
 impl TokenCache {
-    pub fn new(ttl: Duration, capacity: u64) -> Self {
+    pub fn new(ttl: Duration, capacity: u64, peers: Option<Peers>) -> Self {
         Self {
             entries: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
             generation: AtomicU64::new(0),
+            peers,
         }
     }
 
@@ -42,12 +45,27 @@ impl TokenCache {
         }
     }
 
-    /// Call after the deletion has committed.
-    pub fn evict(&self, hashes: &[SecretHash]) {
+    /// Call after the deletion has committed: evicts here, then tells the
+    /// other nodes.
+    pub async fn evict(&self, hashes: &[SecretHash]) {
+        self.evict_local(hashes);
+        if let Some(peers) = &self.peers {
+            peers.tokens_revoked(hashes).await;
+        }
+    }
+
+    /// What another node revoked.
+    pub fn evict_local(&self, hashes: &[SecretHash]) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         for hash in hashes {
             self.entries.invalidate(hash);
         }
+    }
+
+    /// Everything, when revocations may have been missed.
+    pub fn flush(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
     }
 }
 
@@ -76,21 +94,24 @@ mod tests {
 
     #[test]
     fn eviction_removes_entries() {
-        let cache = TokenCache::new(Duration::from_secs(60), 10);
+        let cache = TokenCache::new(Duration::from_secs(60), 10, None);
         let h = SecretHash([1; 32]);
         cache.insert(h, caller(), cache.generation());
         assert!(cache.get(&h).is_some());
-        cache.evict(&[h]);
+        cache.evict_local(&[h]);
+        assert!(cache.get(&h).is_none());
+        cache.insert(h, caller(), cache.generation());
+        cache.flush();
         assert!(cache.get(&h).is_none());
     }
 
     #[test]
     fn insert_racing_an_eviction_does_not_stick() {
-        let cache = TokenCache::new(Duration::from_secs(60), 10);
+        let cache = TokenCache::new(Duration::from_secs(60), 10, None);
         let h = SecretHash([2; 32]);
         let seen = cache.generation();
         // A deletion commits and evicts while the lookup is still in flight.
-        cache.evict(&[h]);
+        cache.evict_local(&[h]);
         cache.insert(h, caller(), seen);
         assert!(cache.get(&h).is_none());
     }

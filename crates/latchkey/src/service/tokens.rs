@@ -125,7 +125,7 @@ impl TokenService {
                 .delete_access_token_by_id(caller.token.id)
                 .await?
                 .ok_or(TOKEN_NOT_FOUND)?;
-            self.cache.evict(&[hash]);
+            self.cache.evict(&[hash]).await;
             return Ok(());
         }
         self.remove(caller.account_id(), caller.token.id).await
@@ -138,7 +138,7 @@ impl TokenService {
             .delete_token(account, id)
             .await?
             .ok_or(TOKEN_NOT_FOUND)?;
-        self.cache.evict(&[hash]);
+        self.cache.evict(&[hash]).await;
         Ok(())
     }
 

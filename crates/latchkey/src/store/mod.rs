@@ -6,6 +6,7 @@ mod bootstrap;
 mod device_polls;
 mod error;
 mod identities;
+mod notifications;
 mod oauth_clients;
 mod oauth_codes;
 mod oauth_devices;
@@ -21,6 +22,7 @@ pub use accounts::{AccountDeletion, AccountRecord, RoleChange};
 pub use device_polls::DevicePace;
 pub use error::StoreError;
 pub use identities::Identity;
+pub use notifications::{Heard, Listener, MAX_PAYLOAD as MAX_NOTIFY_PAYLOAD};
 pub use oauth_clients::{ClientChange, ClientRecord};
 pub use oauth_codes::{CodeRecord, NewCode};
 pub use oauth_devices::{DeviceRecord, DeviceStatus, NewDeviceCode};
@@ -90,6 +92,18 @@ pub struct Store {
     writer: AnyPool,
     backend: Backend,
     tokens: token_writer::TokenWriter,
+    /// PostgreSQL's, for the listening connection, which is not pooled.
+    url: Option<DatabaseUrl>,
+}
+
+/// A connection URL, which may hold a password: never in `Debug` output.
+#[derive(Clone)]
+struct DatabaseUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(…)")
+    }
 }
 
 impl Store {
@@ -105,7 +119,9 @@ impl Store {
                 let pool = pool_options(backend, max_connections, false, pages)
                     .connect(url)
                     .await?;
-                Ok(Self::new(pool.clone(), pool, backend))
+                let mut store = Self::new(pool.clone(), pool, backend);
+                store.url = Some(DatabaseUrl(url.into()));
+                Ok(store)
             }
             Backend::Sqlite if url.contains(":memory:") => {
                 // Every connection to :memory: is its own database: one only.
@@ -131,6 +147,7 @@ impl Store {
             pool,
             writer,
             backend,
+            url: None,
         }
     }
 

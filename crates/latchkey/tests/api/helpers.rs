@@ -56,6 +56,23 @@ macro_rules! backend_fns {
     };
 }
 
+/// Tests of several nodes on one database, which only PostgreSQL serves:
+/// each listed `async fn()` runs once. They compile as ignored without
+/// `LATCHKEY_TEST_POSTGRES_URL`, and CI fails if any of them is skipped.
+macro_rules! postgres_fns {
+    ($($name:ident),* $(,)?) => {
+        mod postgres_only {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(latchkey_pg_tests), ignore = "set LATCHKEY_TEST_POSTGRES_URL to run the PostgreSQL tests")]
+                async fn $name() {
+                    super::$name().await;
+                }
+            )*
+        }
+    };
+}
+
 pub const CLIENT_ID: &str = "test-client";
 pub const CLIENT_SECRET: &str = "test-client-secret-value";
 
@@ -158,18 +175,61 @@ impl TestApp {
     }
 
     async fn start(github: Arc<FakeGithub>, settings: Settings, dir: tempfile::TempDir) -> Self {
-        let (tx, rx) = oneshot::channel::<()>();
-        let running = latchkey::app::start(settings.clone(), async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server starts");
+        let (running, shutdown) = Self::launch(&settings).await;
         let boot = running
             .bootstrapped
             .as_ref()
             .expect("fresh database bootstraps");
         let admin_secret = boot.token.secret.expose();
         let admin_id = boot.admin.id.to_string();
+        Self::wrap(
+            github,
+            settings,
+            dir,
+            running,
+            shutdown,
+            admin_secret,
+            admin_id,
+        )
+    }
+
+    /// Another node on this app's database and fake GitHub, as behind a load
+    /// balancer: the same public URL (this node's). It shares the admin.
+    pub async fn another_node(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.public_url.get_or_insert_with(|| self.base.clone());
+        let (running, shutdown) = Self::launch(&settings).await;
+        assert!(running.bootstrapped.is_none(), "one bootstrap per database");
+        Self::wrap(
+            self.github.clone(),
+            settings,
+            tempfile::tempdir().unwrap(),
+            running,
+            shutdown,
+            self.admin_secret.clone(),
+            self.admin_id.clone(),
+        )
+    }
+
+    async fn launch(settings: &Settings) -> (latchkey::app::Running, oneshot::Sender<()>) {
+        let (tx, rx) = oneshot::channel::<()>();
+        let running = latchkey::app::start(settings.clone(), async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server starts");
+        (running, tx)
+    }
+
+    fn wrap(
+        github: Arc<FakeGithub>,
+        settings: Settings,
+        dir: tempfile::TempDir,
+        running: latchkey::app::Running,
+        shutdown: oneshot::Sender<()>,
+        admin_secret: String,
+        admin_id: String,
+    ) -> Self {
         let base = format!("http://{}", running.addr);
         let metrics_base = running.metrics_addr.map(|a| format!("http://{a}"));
         tokio::spawn(running.wait());
@@ -186,7 +246,7 @@ impl TestApp {
             admin_id,
             settings,
             _dir: dir,
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 

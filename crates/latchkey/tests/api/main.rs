@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod cluster;
 mod connections;
 mod console_pages;
 mod device_flow;

@@ -26,6 +26,12 @@ impl Browser {
         }
     }
 
+    /// From now on, relative targets go to `node` (another node behind the
+    /// same load balancer); cookies stay.
+    pub fn on(&mut self, node: &TestApp) {
+        self.base = node.base.clone();
+    }
+
     fn url(&self, target: &str) -> String {
         match target.starts_with("http") {
             true => target.to_owned(),

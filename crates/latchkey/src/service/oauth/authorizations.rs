@@ -49,7 +49,7 @@ impl OAuthServer {
             .revoke_authorization(account, client)
             .await?
             .ok_or(ServiceError::NotFound("Authorization not found"))?;
-        self.cache.evict(&hashes);
+        self.cache.evict(&hashes).await;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use crate::domain::{
     name_problems, ClientId, GrantType, GrantTypes, OAuthClient, PrefixedSecret, RedirectUri,
     ScopeSet, SecretKind, Timestamp,
 };
-use crate::service::{Caller, ServiceError, TokenCache};
+use crate::service::{Caller, Peers, ServiceError, TokenCache};
 use crate::store::{ClientChange, ClientRecord, Store};
 use moka::sync::Cache;
 use std::sync::Arc;
@@ -48,11 +48,13 @@ pub struct ClientRegistry {
     /// Clients by id, so the token and introspection endpoints need no
     /// database trip to authenticate one. Every change evicts.
     cache: Cache<ClientId, Arc<ClientRecord>>,
+    peers: Peers,
 }
 
 impl ClientRegistry {
     pub fn new(store: Store, tokens: Arc<TokenCache>) -> Self {
         Self {
+            peers: Peers::new(store.clone()),
             store,
             tokens,
             cache: Cache::builder()
@@ -60,6 +62,21 @@ impl ClientRegistry {
                 .time_to_live(Duration::from_secs(60))
                 .build(),
         }
+    }
+
+    /// Another node changed this client.
+    pub fn forget(&self, id: &ClientId) {
+        self.cache.invalidate(id);
+    }
+
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    /// Call after the change has committed.
+    async fn forget_everywhere(&self, id: ClientId) {
+        self.cache.invalidate(&id);
+        self.peers.client_changed(id).await;
     }
 
     pub async fn create(
@@ -128,12 +145,12 @@ impl ClientRegistry {
             .update_client(id, &change)
             .await?
             .ok_or(CLIENT_NOT_FOUND)?;
-        self.cache.invalidate(&id);
+        self.forget_everywhere(id).await;
         // Narrowed: tokens issued under the wider scopes stop at once. Its
         // refresh tokens stay, and their next refresh gets the narrower set.
         if !current.client.scopes.is_subset_of(scopes) {
             let hashes = self.store.delete_client_access_tokens(id).await?;
-            self.tokens.evict(&hashes);
+            self.tokens.evict(&hashes).await;
         }
         Ok(updated)
     }
@@ -146,8 +163,8 @@ impl ClientRegistry {
             .delete_client(id)
             .await?
             .ok_or(CLIENT_NOT_FOUND)?;
-        self.cache.invalidate(&id);
-        self.tokens.evict(&hashes);
+        self.forget_everywhere(id).await;
+        self.tokens.evict(&hashes).await;
         Ok(())
     }
 
@@ -166,7 +183,7 @@ impl ClientRegistry {
         if !self.store.set_client_secret(id, &secret.hash()).await? {
             return Err(CLIENT_NOT_FOUND);
         }
-        self.cache.invalidate(&id);
+        self.forget_everywhere(id).await;
         Ok(RegisteredClient {
             client: current.client.clone(),
             secret: Some(secret),

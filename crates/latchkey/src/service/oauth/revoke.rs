@@ -24,7 +24,7 @@ impl OAuthServer {
                 if let Some(record) = self.store.find_access_token(&hash).await? {
                     if record.client == client.client_id {
                         self.store.revoke_access_token(&hash).await?;
-                        self.cache.evict(&[hash]);
+                        self.cache.evict(&[hash]).await;
                     }
                 }
             }
@@ -32,7 +32,7 @@ impl OAuthServer {
                 if let Some(record) = self.store.find_refresh_token(&secret.hash()).await? {
                     if record.client == client.client_id {
                         let hashes = self.store.revoke_grant(record.grant).await?;
-                        self.cache.evict(&hashes);
+                        self.cache.evict(&hashes).await;
                     }
                 }
             }

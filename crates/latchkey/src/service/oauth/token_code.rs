@@ -130,7 +130,7 @@ impl OAuthServer {
     async fn code_replayed(&self, grant: Option<GrantId>) -> Result<(), OAuthError> {
         if let Some(grant) = grant {
             let hashes = self.store.revoke_grant(grant).await?;
-            self.cache.evict(&hashes);
+            self.cache.evict(&hashes).await;
             tracing::warn!(%grant, "authorization code replayed; its grant is revoked");
         }
         Ok(())

@@ -164,7 +164,7 @@ impl OAuthServer {
             }
         }
         let hashes = self.store.revoke_grant(record.grant).await?;
-        self.cache.evict(&hashes);
+        self.cache.evict(&hashes).await;
         tracing::warn!(grant = %record.grant, "refresh token reused after rotation; its grant is revoked");
         Err(OAuthError::invalid_grant(
             "the refresh token was already used; this authorization is revoked",
