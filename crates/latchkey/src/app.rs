@@ -8,7 +8,7 @@ use crate::http::{self, CookieConfig, HttpConfig, TrustedProxies};
 use crate::metrics::Metrics;
 use crate::service::oauth::OAuthConfig;
 use crate::service::{self, Bootstrapped, LoginConfig, Services, SignupPolicy};
-use crate::store::Store;
+use crate::store::{Expiring, Store};
 use anyhow::{bail, Context};
 use chrono::TimeDelta;
 use fake_github::FakeGithub;
@@ -105,8 +105,19 @@ pub async fn start(
         BOOTSTRAP_TOKEN_LIFETIME,
     )
     .await?;
+    let last_use = services.last_use.clone();
     let background = [
-        tokio::spawn(sweep(store.clone())),
+        tokio::spawn(janitor(
+            store.clone(),
+            metrics.clone(),
+            settings.janitor_interval,
+            settings.janitor_batch,
+        )),
+        tokio::spawn(service::record_last_use(
+            store.clone(),
+            services.last_use.clone(),
+            settings.last_use_flush,
+        )),
         tokio::spawn(service::listen_to_peers(
             store.clone(),
             services.caches.clone(),
@@ -159,6 +170,8 @@ pub async fn start(
         for task in background {
             task.abort();
         }
+        // Uses seen since the last write would otherwise be lost.
+        last_use.flush(&store).await;
         store.close().await;
         drop(fake);
         served
@@ -270,14 +283,37 @@ async fn start_dev_github(settings: &mut Settings) -> anyhow::Result<FakeGithub>
     Ok(fake)
 }
 
-async fn sweep(store: Store) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
+/// The janitor on this node; with several nodes each runs one, and their
+/// batches skip each other's rows.
+async fn janitor(store: Store, metrics: Arc<Metrics>, every: Option<Duration>, batch: u32) {
+    let Some(every) = every else {
+        return;
+    };
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match service::sweep(&store, Timestamp::now()).await {
-            Ok(swept) if swept.total() > 0 => tracing::info!(?swept, "swept expired rows"),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "sweeping expired rows failed"),
+        run_janitor(&store, &metrics, batch).await;
+    }
+}
+
+/// One janitor run, logged and reported in `/metrics`.
+pub async fn run_janitor(store: &Store, metrics: &Metrics, batch: u32) -> Option<service::Swept> {
+    match service::sweep(store, Timestamp::now(), batch).await {
+        Ok(swept) => {
+            let removed: Vec<(&'static str, u64)> = Expiring::ALL
+                .iter()
+                .map(|kind| (kind.label(), swept.of(*kind)))
+                .collect();
+            metrics.janitor_run(Timestamp::now().as_micros() as f64 / 1e6, &removed);
+            if swept.total() > 0 {
+                tracing::info!(removed = ?removed, "janitor removed expired rows");
+            }
+            Some(swept)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "janitor run failed");
+            None
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::client::{self, AccountsCommand, ClientArgs, ClientsCommand, TokensCom
 use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings};
 use crate::domain::{AccountId, Timestamp};
 use crate::service::{Bootstrapped, ServiceError, TokenCache, TokenService};
+use crate::store::Expiring;
 use anyhow::Context;
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand};
@@ -28,6 +29,15 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Bring the database schema up to date and exit.
     Migrate(DatabaseArgs),
+    /// Remove expired rows once (what `serve` does every
+    /// --janitor-interval-secs) and print how many of each kind went.
+    Janitor {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Rows deleted per statement.
+        #[arg(long, env = "LATCHKEY_JANITOR_BATCH", default_value_t = 1000)]
+        batch: u32,
+    },
     /// Offline administration, straight against the database.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -122,6 +132,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = app::open_store(&DatabaseSettings::resolve(args, &file()?)).await?;
             store.close().await;
             eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Janitor { database, batch } => {
+            let store = app::open_store(&DatabaseSettings::resolve(database, &file()?)).await?;
+            let swept = crate::service::sweep(&store, Timestamp::now(), batch).await;
+            store.close().await;
+            let swept = swept.map_err(|err| anyhow::anyhow!("janitor: {err}"))?;
+            for kind in Expiring::ALL {
+                println!("{}\t{}", kind.label(), swept.of(kind));
+            }
             Ok(())
         }
         Command::Admin(AdminCommand::Token(TokenCommand::Create {

@@ -47,9 +47,19 @@ pub struct ServeArgs {
     /// Email of the admin account created on first start.
     #[arg(long, env = "LATCHKEY_BOOTSTRAP_ADMIN_EMAIL")]
     pub bootstrap_admin_email: Option<String>,
-    /// How long a validated token may be served from memory on other nodes.
+    /// How long a validated token may be served from memory: the fallback
+    /// should a revocation message from another node be lost.
     #[arg(long, env = "LATCHKEY_TOKEN_CACHE_TTL_SECS")]
     pub token_cache_ttl_secs: Option<u64>,
+    /// Seconds between janitor runs (removing expired rows); 0 turns it off.
+    #[arg(long, env = "LATCHKEY_JANITOR_INTERVAL_SECS")]
+    pub janitor_interval_secs: Option<u64>,
+    /// Rows the janitor deletes per statement.
+    #[arg(long, env = "LATCHKEY_JANITOR_BATCH")]
+    pub janitor_batch: Option<u32>,
+    /// Seconds between writes of tokens' last use.
+    #[arg(long, env = "LATCHKEY_LAST_USE_FLUSH_SECS")]
+    pub last_use_flush_secs: Option<u64>,
     #[command(flatten)]
     pub login: LoginArgs,
     #[command(flatten)]
@@ -193,6 +203,9 @@ pub struct FileConfig {
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Option<String>,
     pub token_cache_ttl_secs: Option<u64>,
+    pub janitor_interval_secs: Option<u64>,
+    pub janitor_batch: Option<u32>,
+    pub last_use_flush_secs: Option<u64>,
     pub dev: Option<bool>,
     pub github_web_url: Option<String>,
     pub github_api_url: Option<String>,
@@ -290,6 +303,10 @@ pub struct Settings {
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Email,
     pub token_cache_ttl: Duration,
+    /// Between janitor runs; `None`: no janitor in this process.
+    pub janitor_interval: Option<Duration>,
+    pub janitor_batch: u32,
+    pub last_use_flush: Duration,
     pub dev: bool,
     pub login: LoginSettings,
     pub http: HttpSettings,
@@ -587,6 +604,21 @@ impl Settings {
                 args.token_cache_ttl_secs
                     .or(file.token_cache_ttl_secs)
                     .unwrap_or(30),
+            ),
+            janitor_interval: match args
+                .janitor_interval_secs
+                .or(file.janitor_interval_secs)
+                .unwrap_or(60)
+            {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            janitor_batch: args.janitor_batch.or(file.janitor_batch).unwrap_or(1000),
+            last_use_flush: Duration::from_secs(
+                args.last_use_flush_secs
+                    .or(file.last_use_flush_secs)
+                    .unwrap_or(10)
+                    .max(1),
             ),
             dev: args.dev || file.dev.unwrap_or(false),
             login: LoginSettings::resolve(args.login, file)?,

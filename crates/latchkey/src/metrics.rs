@@ -21,6 +21,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 const REQUESTS: &str = "http_requests_total";
 const DURATION: &str = "http_request_duration_seconds";
 const VALIDATIONS: &str = "latchkey_token_validations_total";
+const JANITOR_LAST_RUN: &str = "latchkey_janitor_last_run_timestamp_seconds";
+const JANITOR_LAST_RUN_ROWS: &str = "latchkey_janitor_last_run_rows_removed";
+const JANITOR_ROWS: &str = "latchkey_janitor_rows_removed_total";
 
 /// How a presented credential fared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +132,24 @@ impl Metrics {
             .position(|v| *v == outcome)
             .unwrap_or(0);
         self.validations[index].increment(1);
+    }
+
+    /// A finished janitor run: when (Unix seconds) and what it removed, per
+    /// kind of row.
+    pub fn janitor_run(&self, finished_unix: f64, removed: &[(&'static str, u64)]) {
+        self.recorder
+            .register_gauge(&Key::from_name(JANITOR_LAST_RUN), &metadata())
+            .set(finished_unix);
+        let total: u64 = removed.iter().map(|(_, n)| n).sum();
+        self.recorder
+            .register_gauge(&Key::from_name(JANITOR_LAST_RUN_ROWS), &metadata())
+            .set(total as f64);
+        for (kind, n) in removed {
+            let key = Key::from_parts(JANITOR_ROWS, vec![Label::new("kind", *kind)]);
+            self.recorder
+                .register_counter(&key, &metadata())
+                .increment(*n);
+        }
     }
 
     /// One answered request. `route` is a route template or `unmatched`.

@@ -414,3 +414,36 @@ fn dev_mode_refuses_anything_but_loopback() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 }
+
+#[test]
+fn janitor_runs_once_and_reports_each_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = latchkey(dir.path())
+        .args([
+            "janitor",
+            "--database-url",
+            "sqlite://j.db",
+            "--batch",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for kind in [
+        "tokens",
+        "web_logins",
+        "device_polls",
+        "oauth_access_tokens",
+        "oauth_refresh_tokens",
+        "oauth_codes",
+        "oauth_device_codes",
+    ] {
+        assert!(text.contains(&format!("{kind}\t0\n")), "{text}");
+    }
+    let bad = latchkey(dir.path())
+        .args(["janitor", "--database-url", "mysql://x"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -23,6 +23,10 @@ pub struct Token {
     /// A narrowed token may do only this; without it, everything its account may.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<ScopeSet>,
+    /// When it was last used, to within about a minute (recorded in batches);
+    /// absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A freshly minted token with its secret: returned once, never stored.

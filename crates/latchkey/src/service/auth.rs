@@ -1,4 +1,6 @@
-use super::{Caller, ClientCaller, Issued, Principal, ServiceError, TokenCache};
+use super::{
+    Caller, ClientCaller, Issued, LastRecorded, LastUse, Principal, ServiceError, TokenCache,
+};
 use crate::clock::Clock;
 use crate::domain::{PrefixedSecret, Role, SecretHash, SecretKind, Token, TokenSecret};
 use crate::metrics::{Metrics, Validation};
@@ -41,15 +43,23 @@ pub struct Authenticator {
     cache: Arc<TokenCache>,
     metrics: Arc<Metrics>,
     clock: Clock,
+    last_use: Arc<LastUse>,
 }
 
 impl Authenticator {
-    pub fn new(store: Store, cache: Arc<TokenCache>, metrics: Arc<Metrics>, clock: Clock) -> Self {
+    pub fn new(
+        store: Store,
+        cache: Arc<TokenCache>,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+        last_use: Arc<LastUse>,
+    ) -> Self {
         Self {
             store,
             cache,
             metrics,
             clock,
+            last_use,
         }
     }
 
@@ -75,43 +85,54 @@ impl Authenticator {
             false => TokenSecret::parse(presented).map(|s| (s.hash(), false)),
         }
         .ok_or(ServiceError::Unauthorized(AuthFailure::Malformed))?;
-        let principal = match self.cache.get(&hash) {
-            Some(principal) => principal,
+        let (principal, recorded) = match self.cache.get(&hash) {
+            Some(entry) => entry,
             None => {
                 let generation = self.cache.generation();
-                let principal = match oauth {
+                let entry = match oauth {
                     true => self.access_token(&hash).await?,
                     false => self.api_token(&hash).await?,
                 }
                 .ok_or(ServiceError::Unauthorized(AuthFailure::Unknown))?;
-                self.cache.insert(hash, principal.clone(), generation);
-                principal
+                self.cache.insert(hash, entry.clone(), generation);
+                entry
             }
         };
-        if principal.expires_at().is_past(self.clock.now()) {
+        let now = self.clock.now();
+        if principal.expires_at().is_past(now) {
             return Err(ServiceError::Unauthorized(AuthFailure::Expired));
         }
+        self.last_use.note(&principal, &recorded, now);
         Ok(principal)
     }
 
-    async fn api_token(&self, hash: &SecretHash) -> Result<Option<Principal>, ServiceError> {
+    async fn api_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(Principal, LastRecorded)>, ServiceError> {
         let Some(record) = self.store.find_token_by_hash(hash).await? else {
             return Ok(None);
         };
-        Ok(Some(Principal::Account(Caller {
+        let recorded = LastRecorded::new(record.token.last_used_at);
+        let principal = Principal::Account(Caller {
             scopes: record.token.scopes,
             token: record.token,
             role: record.role,
             oauth: None,
             email: record.email.into(),
-        })))
+        });
+        Ok(Some((principal, recorded)))
     }
 
-    async fn access_token(&self, hash: &SecretHash) -> Result<Option<Principal>, ServiceError> {
+    async fn access_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(Principal, LastRecorded)>, ServiceError> {
         let Some(record) = self.store.find_access_token(hash).await? else {
             return Ok(None);
         };
-        Ok(Some(match record.account {
+        let recorded = LastRecorded::new(record.last_used_at);
+        let principal = match record.account {
             Some(account) => Principal::Account(Caller {
                 token: Token {
                     id: record.id,
@@ -120,6 +141,7 @@ impl Authenticator {
                     expires_at: record.expires_at,
                     name: None,
                     scopes: Some(record.scopes),
+                    last_used_at: None,
                 },
                 // Delegated access is the user's own, never an admin's.
                 role: Role::User,
@@ -137,6 +159,7 @@ impl Authenticator {
                 created_at: record.created_at,
                 expires_at: record.expires_at,
             }),
-        }))
+        };
+        Ok(Some((principal, recorded)))
     }
 }

@@ -39,6 +39,7 @@ pub async fn bootstrap(
         expires_at: now.plus(token_lifetime),
         name: None,
         scopes: None,
+        last_used_at: None,
     };
     if !store
         .bootstrap_admin(&admin, &token, &secret.hash())

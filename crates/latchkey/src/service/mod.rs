@@ -10,6 +10,7 @@ mod csrf;
 mod device_flow;
 mod error;
 mod github_login;
+mod last_use;
 pub mod oauth;
 mod peers;
 mod signup_policy;
@@ -26,6 +27,7 @@ pub use csrf::Csrf;
 pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;
 pub use github_login::{GithubLogin, ACCESS_TOKEN_EXCHANGE_DISABLED};
+pub use last_use::{record_last_use, LastRecorded, LastUse};
 pub use peers::{listen_to_peers, Caches, Peers};
 pub use signup_policy::SignupPolicy;
 pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
@@ -71,6 +73,8 @@ pub struct Services {
     pub csrf: Csrf,
     /// What another node's revocations drop (see `listen_to_peers`).
     pub caches: Caches,
+    /// Uses waiting to be written (see `record_last_use`).
+    pub last_use: Arc<LastUse>,
 }
 
 impl Services {
@@ -97,7 +101,14 @@ impl Services {
             login.policy,
             login.token_lifetime,
         );
-        let auth = Authenticator::new(store.clone(), cache.clone(), metrics, clock.clone());
+        let last_use = Arc::new(LastUse::default());
+        let auth = Authenticator::new(
+            store.clone(),
+            cache.clone(),
+            metrics,
+            clock.clone(),
+            last_use.clone(),
+        );
         let oauth = oauth::OAuthServer::new(
             store.clone(),
             cache.clone(),
@@ -108,6 +119,7 @@ impl Services {
         );
         Ok(Self {
             csrf: Csrf::new(key.clone()),
+            last_use,
             caches: Caches {
                 tokens: cache.clone(),
                 clients: oauth.clients.clone(),

@@ -1,40 +1,59 @@
+//! The janitor: what expires when, removed in bounded batches.
+
 use super::ServiceError;
 use crate::domain::Timestamp;
-use crate::store::Store;
+use crate::store::{Expiring, Store};
 use chrono::TimeDelta;
 
 /// Expired tokens stay listed this long, so people can see that a token
 /// expired; they stopped working at their expiry.
 pub const EXPIRED_TOKEN_GRACE: TimeDelta = TimeDelta::days(1);
 
-/// Rows removed by one sweep.
+/// Rows removed by one run, per kind (in `Expiring::ALL` order).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
-    pub tokens: u64,
-    pub web_logins: u64,
-    pub device_polls: u64,
-    /// OAuth access and refresh tokens, codes and device codes.
-    pub oauth: u64,
+    pub removed: [u64; Expiring::ALL.len()],
 }
 
 impl Swept {
+    pub fn of(&self, kind: Expiring) -> u64 {
+        Expiring::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .map_or(0, |i| self.removed[i])
+    }
+
     pub fn total(&self) -> u64 {
-        self.tokens + self.web_logins + self.device_polls + self.oauth
+        self.removed.iter().sum()
     }
 }
 
-/// Removes what has expired as of `now`: API tokens a day after expiry,
-/// browser logins, device-poll leases and OAuth tokens as soon as they
-/// lapse, and authorization codes a day after (a replay of an old code is
-/// still recognised and revokes what it issued).
-pub async fn sweep(store: &Store, now: Timestamp) -> Result<Swept, ServiceError> {
-    let a_day_ago = now.plus(-EXPIRED_TOKEN_GRACE);
-    Ok(Swept {
-        tokens: store.delete_expired_tokens(a_day_ago).await?,
-        web_logins: store.delete_expired_web_logins(now).await?,
-        device_polls: store.delete_expired_device_polls(now).await?,
-        oauth: store.delete_expired_oauth_tokens(now).await?
-            + store.delete_expired_codes(a_day_ago).await?
-            + store.delete_expired_device_codes(now).await?,
-    })
+/// When a kind of row is gone: API tokens a day after expiry, authorization
+/// codes a day after (a replay of an old code is still recognised and
+/// revokes what it issued), everything else as soon as it lapses.
+fn cutoff(kind: Expiring, now: Timestamp) -> Timestamp {
+    match kind {
+        Expiring::Tokens | Expiring::Codes => now.plus(-EXPIRED_TOKEN_GRACE),
+        _ => now,
+    }
+}
+
+/// Removes what has expired as of `now`, `batch` rows per statement, each
+/// kind until none is left. Safe on several nodes at once.
+pub async fn sweep(store: &Store, now: Timestamp, batch: u32) -> Result<Swept, ServiceError> {
+    let batch = batch.max(1);
+    let mut swept = Swept::default();
+    for (i, kind) in Expiring::ALL.into_iter().enumerate() {
+        loop {
+            let removed = store.purge_expired(kind, cutoff(kind, now), batch).await?;
+            swept.removed[i] += removed;
+            if removed < u64::from(batch) {
+                break;
+            }
+            // Let waiting writers in between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+    store.forget_stale_successors(now).await?;
+    Ok(swept)
 }

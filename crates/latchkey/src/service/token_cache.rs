@@ -1,4 +1,4 @@
-use super::{Peers, Principal};
+use super::{LastRecorded, Peers, Principal};
 use crate::domain::SecretHash;
 use moka::sync::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +12,7 @@ use std::time::Duration;
 /// just after the eviction: such an insert notices the bump and undoes itself.
 /// Only verdicts are cached, never the time: expiry is checked on every use.
 pub struct TokenCache {
-    entries: Cache<SecretHash, Principal>,
+    entries: Cache<SecretHash, (Principal, LastRecorded)>,
     generation: AtomicU64,
     peers: Option<Peers>,
 }
@@ -29,7 +29,7 @@ impl TokenCache {
         }
     }
 
-    pub fn get(&self, hash: &SecretHash) -> Option<Principal> {
+    pub fn get(&self, hash: &SecretHash) -> Option<(Principal, LastRecorded)> {
         self.entries.get(hash)
     }
 
@@ -38,8 +38,8 @@ impl TokenCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    pub fn insert(&self, hash: SecretHash, principal: Principal, seen_generation: u64) {
-        self.entries.insert(hash, principal);
+    pub fn insert(&self, hash: SecretHash, entry: (Principal, LastRecorded), seen_generation: u64) {
+        self.entries.insert(hash, entry);
         if self.generation.load(Ordering::SeqCst) != seen_generation {
             self.entries.invalidate(&hash);
         }
@@ -75,8 +75,8 @@ mod tests {
     use super::*;
     use crate::domain::{AccountId, Role, Timestamp, Token, TokenId};
 
-    fn caller() -> Principal {
-        Principal::Account(Caller {
+    fn caller() -> (Principal, LastRecorded) {
+        let principal = Principal::Account(Caller {
             token: Token {
                 id: TokenId::generate(),
                 account_id: AccountId::generate(),
@@ -84,12 +84,14 @@ mod tests {
                 expires_at: Timestamp::now(),
                 name: None,
                 scopes: None,
+                last_used_at: None,
             },
             role: Role::User,
             scopes: None,
             oauth: None,
             email: "a@b.c".into(),
-        })
+        });
+        (principal, LastRecorded::new(None))
     }
 
     #[test]

@@ -184,6 +184,7 @@ impl TokenService {
             expires_at,
             name,
             scopes,
+            last_used_at: None,
         };
         match self.store.insert_token(&token, &secret.hash()).await {
             Ok(()) => {}

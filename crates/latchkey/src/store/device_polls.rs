@@ -86,14 +86,4 @@ impl Store {
         .await?;
         Ok(())
     }
-
-    pub async fn delete_expired_device_polls(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM device_polls WHERE expires_at <= $1 AND leased_until <= $1")
-                .bind(now.as_micros())
-                .execute(&self.writer)
-                .await?
-                .rows_affected(),
-        )
-    }
 }

@@ -106,16 +106,4 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
-
-    /// Codes are kept past their expiry for a while, so a late replay is
-    /// still recognised as one and revokes what the code issued.
-    pub async fn delete_expired_codes(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM oauth_codes WHERE expires_at <= $1")
-                .bind(cutoff.as_micros())
-                .execute(&self.writer)
-                .await?
-                .rows_affected(),
-        )
-    }
 }

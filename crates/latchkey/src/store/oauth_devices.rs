@@ -199,14 +199,4 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
-
-    pub async fn delete_expired_device_codes(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM oauth_device_codes WHERE expires_at <= $1")
-                .bind(now.as_micros())
-                .execute(&self.writer)
-                .await?
-                .rows_affected(),
-        )
-    }
 }

@@ -50,6 +50,8 @@ pub struct AccessRecord {
     pub scopes: ScopeSet,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Its grant's last recorded use.
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A refresh token with what its grant says.
@@ -158,6 +160,7 @@ fn access_record(row: &AnyRow) -> Result<AccessRecord, StoreError> {
         scopes: rows::scopes(row, "scopes")?,
         created_at: rows::timestamp(row, "created_at")?,
         expires_at: rows::timestamp(row, "expires_at")?,
+        last_used_at: rows::opt_timestamp(row, "last_used_at")?,
     })
 }
 
@@ -186,8 +189,9 @@ impl Store {
     ) -> Result<Option<AccessRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT t.id, t.client_id, t.grant_id, t.account_id, a.email, t.scopes, \
-                    t.created_at, t.expires_at \
+                    t.created_at, t.expires_at, g.last_used_at \
              FROM oauth_access_tokens t LEFT JOIN accounts a ON a.id = t.account_id \
+                  LEFT JOIN oauth_grants g ON g.id = t.grant_id \
              WHERE t.secret_hash = $1",
         )
         .bind(hash.0.to_vec())
@@ -442,29 +446,5 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(())
-    }
-
-    /// Expired access tokens, refresh tokens past their life, and sealed
-    /// successors past their grace window.
-    pub async fn delete_expired_oauth_tokens(&self, now: Timestamp) -> Result<u64, StoreError> {
-        let now = now.as_micros();
-        let mut removed = sqlx::query("DELETE FROM oauth_access_tokens WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.writer)
-            .await?
-            .rows_affected();
-        removed += sqlx::query("DELETE FROM oauth_refresh_tokens WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.writer)
-            .await?
-            .rows_affected();
-        sqlx::query(
-            "UPDATE oauth_refresh_tokens SET successor = NULL, successor_until = NULL \
-             WHERE successor_until <= $1",
-        )
-        .bind(now)
-        .execute(&self.writer)
-        .await?;
-        Ok(removed)
     }
 }

@@ -1,5 +1,5 @@
 use super::{rows, Store, StoreError};
-use crate::domain::{AccountId, Role, SecretHash, Timestamp, Token, TokenId};
+use crate::domain::{AccountId, Role, SecretHash, Token, TokenId};
 use sqlx::any::AnyRow;
 
 /// What authenticating a secret needs: the token, its owner's role, and
@@ -11,7 +11,7 @@ pub struct AuthRecord {
     pub email: String,
 }
 
-const COLUMNS: &str = "id, account_id, created_at, expires_at, name, scopes";
+const COLUMNS: &str = "id, account_id, created_at, expires_at, name, scopes, last_used_at";
 
 fn token(row: &AnyRow) -> Result<Token, StoreError> {
     use sqlx::Row;
@@ -23,6 +23,7 @@ fn token(row: &AnyRow) -> Result<Token, StoreError> {
         expires_at: rows::timestamp(row, "expires_at")?,
         name: name.map(Into::into),
         scopes: rows::opt_scopes(row, "scopes")?,
+        last_used_at: rows::opt_timestamp(row, "last_used_at")?,
     })
 }
 
@@ -104,7 +105,7 @@ impl Store {
         use sqlx::Row;
         let row = sqlx::query(
             "SELECT t.id, t.account_id, t.created_at, t.expires_at, t.name, t.scopes, \
-                    a.role, a.email \
+                    t.last_used_at, a.role, a.email \
              FROM tokens t JOIN accounts a ON a.id = t.account_id \
              WHERE t.secret_hash = $1",
         )
@@ -119,14 +120,5 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    /// Removes tokens that expired before `cutoff`; returns how many went.
-    pub async fn delete_expired_tokens(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
-            .bind(cutoff.as_micros())
-            .execute(&self.writer)
-            .await?
-            .rows_affected())
     }
 }

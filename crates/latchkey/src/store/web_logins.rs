@@ -207,12 +207,4 @@ impl Store {
             WebLoginClaim::Unknown
         })
     }
-
-    pub async fn delete_expired_web_logins(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM web_logins WHERE expires_at <= $1")
-            .bind(now.as_micros())
-            .execute(&self.writer)
-            .await?
-            .rows_affected())
-    }
 }

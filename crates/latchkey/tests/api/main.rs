@@ -12,6 +12,7 @@ mod console_pages;
 mod device_flow;
 mod errors;
 mod github_login;
+mod last_use;
 mod oauth_clients;
 mod oauth_endpoints;
 mod oauth_grants;

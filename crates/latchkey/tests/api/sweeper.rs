@@ -1,14 +1,24 @@
-//! The background sweep removes exactly what has expired, and nothing else.
+//! The janitor removes exactly what has expired, and nothing else, in
+//! bounded batches, and reports its runs in `/metrics`.
 
 use crate::helpers::*;
+use crate::oauth_support::{register, token_request};
 use latchkey::domain::Timestamp;
+use latchkey::store::Expiring;
 use reqwest::StatusCode;
+use serde_json::json;
 
 async fn the_sweeper_removes_what_it_should(app: TestApp) {
     let (user, secret) = app.user_with_token("Sam", "sam@example.com").await;
-    // A token that expired two days ago, one that expired an hour ago (still
-    // listed, so its owner sees it expired), and the live one.
-    for expired_micros_ago in [2 * 86_400_000_000i64, 3_600_000_000] {
+    // Three tokens that expired two days ago (more than one batch), one that
+    // expired an hour ago (still listed, so its owner sees it expired), and
+    // the live one.
+    for expired_micros_ago in [
+        2 * 86_400_000_000i64,
+        3 * 86_400_000_000,
+        4 * 86_400_000_000,
+        3_600_000_000,
+    ] {
         let token = app.create_token(&app.admin_secret, &user, FAR_FUTURE).await;
         let token_id = token["data"]["id"].as_str().unwrap();
         let at = Timestamp::now().as_micros() - expired_micros_ago;
@@ -33,7 +43,19 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
         "UPDATE web_logins SET expires_at = 1 WHERE created_at = (SELECT MIN(created_at) FROM web_logins)",
     )
     .await;
-    assert_eq!(app.number("SELECT COUNT(*) FROM tokens").await, 4);
+    assert_eq!(app.number("SELECT COUNT(*) FROM tokens").await, 6);
+    // Client-credentials tokens: one lapsed, one live.
+    let client = register(&app, false, json!({})).await;
+    for _ in 0..2 {
+        let grant = [("grant_type", "client_credentials")];
+        let (status, body) = token_request(&app, "/oauth/token", &client, &grant).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    app.sql(
+        "UPDATE oauth_access_tokens SET expires_at = 1 \
+         WHERE id = (SELECT MIN(id) FROM oauth_access_tokens)",
+    )
+    .await;
     // A device-flow lease whose session expired, and one still live.
     let now = Timestamp::now().as_micros();
     let blob = |b: u8| match app.settings.database.url.0.starts_with("sqlite") {
@@ -54,14 +76,26 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
     )
     .await
     .unwrap();
-    let swept = latchkey::service::sweep(&store, Timestamp::now())
+    // One row per statement: every kind still goes, batch after batch.
+    let swept = latchkey::service::sweep(&store, Timestamp::now(), 1)
         .await
         .unwrap();
     store.close().await;
     assert_eq!(
-        (swept.tokens, swept.web_logins, swept.device_polls),
-        (1, 1, 1),
+        [
+            Expiring::Tokens,
+            Expiring::WebLogins,
+            Expiring::DevicePolls,
+            Expiring::AccessTokens
+        ]
+        .map(|kind| swept.of(kind)),
+        [3, 1, 1, 1],
         "{swept:?}"
+    );
+    assert_eq!(swept.total(), 6, "{swept:?}");
+    assert_eq!(
+        app.number("SELECT COUNT(*) FROM oauth_access_tokens").await,
+        1
     );
     assert_eq!(app.number("SELECT COUNT(*) FROM device_polls").await, 1);
     // Admin's token, the user's live one and the recently expired one remain.
@@ -77,4 +111,51 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
     );
 }
 
+/// The janitor runs at start and then every interval; `/metrics` says when
+/// it last ran and what it removed.
+async fn janitor_runs_show_in_metrics(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.janitor_interval = Some(std::time::Duration::from_millis(200));
+    })
+    .await;
+    let (user, _) = app.user_with_token("Jan", "jan@example.com").await;
+    let token = app.create_token(&app.admin_secret, &user, FAR_FUTURE).await;
+    let id = token["data"]["id"].as_str().unwrap().to_owned();
+    app.sql(&format!(
+        "UPDATE tokens SET expires_at = 1 WHERE id = '{id}'"
+    ))
+    .await;
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = app
+            .request(reqwest::Method::GET, "/metrics", None, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        if text.contains("latchkey_janitor_rows_removed_total{kind=\"tokens\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.contains("latchkey_janitor_rows_removed_total{kind=\"tokens\"} 1"),
+        "{text}"
+    );
+    let last_run = text
+        .lines()
+        .find_map(|l| l.strip_prefix("latchkey_janitor_last_run_timestamp_seconds "))
+        .expect("last run gauge")
+        .parse::<f64>()
+        .unwrap();
+    let now = Timestamp::now().as_micros() as f64 / 1e6;
+    assert!((now - last_run).abs() < 10.0, "{last_run} vs {now}");
+    assert_eq!(
+        app.number("SELECT COUNT(*) FROM tokens WHERE expires_at = 1")
+            .await,
+        0
+    );
+}
+
 backend_tests!(the_sweeper_removes_what_it_should);
+backend_fns!(janitor_runs_show_in_metrics);

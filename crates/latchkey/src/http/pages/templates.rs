@@ -107,6 +107,8 @@ pub struct TokenRow {
     pub scopes: String,
     pub created: String,
     pub expires: String,
+    /// To within a minute; "never" until its first recorded use.
+    pub last_used: String,
     /// The token this browser's session uses.
     pub current: bool,
 }

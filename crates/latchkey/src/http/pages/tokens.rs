@@ -51,6 +51,7 @@ async fn page(
             scopes: t.scopes.map_or_else(|| "all".to_owned(), |s| s.to_string()),
             created: shown(t.created_at),
             expires: shown(t.expires_at),
+            last_used: t.last_used_at.map_or_else(|| "never".to_owned(), shown),
         })
         .collect();
     Ok(render(
