@@ -327,3 +327,104 @@ fn cli_admin_commands_manage_accounts_and_clients() {
     assert_eq!(cli(admin, &["account", "show", &ada_id]).0, 4);
     server.stop();
 }
+
+/// A hostile or broken server: `answer` gives the bytes for each request's
+/// head; the heads are kept.
+fn fake_server(
+    answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let _ = stream.write_all(&answer(&head));
+            let _ = tx.send(head);
+        }
+    });
+    (base, rx)
+}
+
+fn http_answer(status: &str, body: &[u8]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    answer
+}
+
+/// Review: server text reached the terminal raw (newlines, escapes), huge
+/// answers were held in memory, an instant 408 was retried in a tight loop,
+/// and `login` sent LATCHKEY_TOKEN to whatever server it was pointed at.
+#[test]
+fn cli_survives_a_hostile_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |base: &str, args: &[&str]| {
+        let out = latchkey(dir.path())
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("LATCHKEY_TOKEN", "PROD-SECRET")
+            .args(args)
+            .args(["--server", base])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (base, heads) = fake_server(|_| {
+        http_answer(
+            "500 Internal Server Error",
+            br#"{"error":"line1\nline2\u001b[31m red"}"#,
+        )
+    });
+    let (code, err) = run(&base, &["login", "--no-browser"]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    let head = heads.recv().unwrap();
+    assert!(
+        !head.to_ascii_lowercase().contains("authorization"),
+        "{head}"
+    );
+
+    let (base, _) = fake_server(|_| http_answer("200 OK", &vec![b' '; 3 << 20]));
+    let (code, err) = run(&base, &["whoami"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("larger than 1 MiB"), "{err}");
+
+    // A start that works, then a completion that answers 408 at once.
+    let (base_408, heads) = fake_server(|head| {
+        match head.contains("/device/start") {
+        true => http_answer(
+            "200 OK",
+            br#"{"url":"http://x/","userCode":"ABCD-EFGH","expires":"2100-01-01T00:00:00Z","encodedSession":"s"}"#,
+        ),
+        false => http_answer("408 Request Timeout", b"{}"),
+    }
+    });
+    let mut child = latchkey(dir.path())
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["login", "--no-browser", "--server", &base_408])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let calls = heads.try_iter().count();
+    assert!(calls <= 5, "{calls} calls in 3 s");
+}

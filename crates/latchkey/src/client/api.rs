@@ -2,6 +2,7 @@
 //! exit codes from the API's status codes and `{"error"}` bodies.
 
 use super::error::CliError;
+use super::output::printable;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -22,6 +23,9 @@ impl Api {
     pub fn new(base: &str, token: Option<String>) -> Result<Self, CliError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // Longer than any device-flow wait the server holds a request
+            // for (120 s by default); a server that stalls fails the command.
+            .timeout(Duration::from_secs(300))
             .user_agent(concat!("latchkey-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CliError::Server(format!("cannot make an HTTP client: {e}")))?;
@@ -87,16 +91,33 @@ impl Api {
         if own.contains(&status) {
             return Ok(Answer::Status(status));
         }
-        let text = response
-            .text()
-            .await
-            .map_err(|e| CliError::Server(format!("reading the answer failed: {}", root(&e))))?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let text = read_capped(response).await?;
+        let value: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok(Answer::Ok(value));
         }
         Err(error_for(status, &value))
     }
+}
+
+/// Any answer of ours is small; a bigger one is refused, not held in memory.
+const MAX_ANSWER: usize = 1 << 20;
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, CliError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| CliError::Server(format!("reading the answer failed: {}", root(&e))))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(CliError::Server(
+                "the server's answer is larger than 1 MiB".to_owned(),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The server's own words where it gave some: `{"error"}` or `{"errors"}`.
@@ -110,6 +131,7 @@ fn error_for(status: StatusCode, body: &Value) -> CliError {
             .join("; "),
         _ => status.to_string(),
     };
+    let said = printable(&said);
     match status {
         StatusCode::UNAUTHORIZED => {
             CliError::Auth(format!("{said} (sign in again with `latchkey login`)"))

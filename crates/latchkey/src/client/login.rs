@@ -5,6 +5,7 @@
 
 use super::api::{Answer, Api};
 use super::error::CliError;
+use super::output::printable;
 use super::{output, profile};
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{Method, StatusCode};
@@ -48,13 +49,15 @@ async fn device_flow(api: &Api, no_browser: bool) -> Result<Value, CliError> {
             "the device flow's start answer is incomplete".to_owned(),
         ));
     };
+    let (url, code) = (printable(url), printable(code));
     eprintln!("Open {url} and enter the code {code}");
-    open_browser(url, no_browser);
+    open_browser(&url, no_browser);
     let expires = started["expires"]
         .as_str()
         .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok());
     let spinner = spinner(expires);
     let result = loop {
+        let asked = std::time::Instant::now();
         let answer = api
             .send(
                 Method::POST,
@@ -66,7 +69,13 @@ async fn device_flow(api: &Api, no_browser: bool) -> Result<Value, CliError> {
         match answer {
             Ok(Answer::Ok(token)) => break Ok(token),
             // The server waited its longest; the person may still approve.
-            Ok(Answer::Status(_)) => continue,
+            // One that answers at once (a proxy, say) is not asked in a loop.
+            Ok(Answer::Status(_)) => {
+                if asked.elapsed() < Duration::from_secs(1) {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                continue;
+            }
             Err(err) => break Err(err),
         }
     };
@@ -84,8 +93,9 @@ async fn web_flow(api: &Api, no_browser: bool) -> Result<Value, CliError> {
             "the web flow's authorize answer is incomplete".to_owned(),
         ));
     };
+    let url = printable(url);
     eprintln!("Open {url} to sign in with GitHub");
-    open_browser(url, no_browser);
+    open_browser(&url, no_browser);
     let poll = format!(
         "/v1/login/oauth2/web/poll?state={}",
         url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
@@ -110,7 +120,9 @@ async fn web_flow(api: &Api, no_browser: bool) -> Result<Value, CliError> {
 
 /// Only where a person is watching a terminal.
 fn open_browser(url: &str, no_browser: bool) {
-    if !no_browser && std::io::stdout().is_terminal() && webbrowser::open(url).is_ok() {
+    // Only web pages: a server's answer never makes us open a file or app.
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if web && !no_browser && std::io::stdout().is_terminal() && webbrowser::open(url).is_ok() {
         eprintln!("(a browser was opened for you)");
     }
 }

@@ -177,7 +177,10 @@ fn api(args: &ClientArgs, signed_in: bool) -> Result<Api, CliError> {
 }
 
 pub async fn login(args: &ClientArgs, no_browser: bool, web: bool) -> Result<(), CliError> {
-    login::login(&api(args, false)?, args.json, no_browser, web).await
+    // Signing in needs no token, so none is sent: not LATCHKEY_TOKEN's to a
+    // server it was never meant for.
+    let target = target(args)?;
+    login::login(&Api::new(&target.server, None)?, args.json, no_browser, web).await
 }
 
 pub async fn whoami(args: &ClientArgs) -> Result<(), CliError> {

@@ -54,3 +54,27 @@ pub fn text(value: &Value, field: &str) -> String {
         _ => "-".to_owned(),
     }
 }
+
+/// Text from a server, made safe for a terminal line: control characters
+/// (newlines, escapes) become `?`, and it stops at 2,048 characters (as
+/// long as a URL we print may be).
+pub fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(2048)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().nth(2048).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_text_cannot_break_lines_or_drive_the_terminal() {
+        assert_eq!(super::printable("a\nb\u{1b}[2J"), "a?b?[2J");
+        assert_eq!(super::printable(&"x".repeat(3000)).chars().count(), 2049);
+    }
+}

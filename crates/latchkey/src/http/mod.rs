@@ -172,6 +172,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Resu
         config.trusted_proxies.clone(),
     ));
     spawn_limiter_cleanup(&limiter);
+    let page_limiter = limiter.clone();
     let (api, openapi) = api_router(|r| {
         r.route_layer(axum::middleware::from_fn_with_state(
             limiter,
@@ -211,7 +212,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Resu
         docs: docs::Docs::new(&openapi),
         proxies: config.trusted_proxies.clone(),
     }));
-    let mut others = pages::routes(config.trusted_proxies)
+    let mut others = pages::routes(config.trusted_proxies, page_limiter)
         .route(
             "/openapi.json",
             get(|State(s): State<AppState>| async move { s.docs.json_response() }),

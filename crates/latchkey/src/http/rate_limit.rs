@@ -34,6 +34,15 @@ impl LoginLimiter {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
+    /// `Err(seconds to wait)` when the request's client is over its limit.
+    pub fn admit(&self, req: &Request) -> Result<(), u64> {
+        self.check(client_of(
+            req.extensions().get(),
+            req.headers(),
+            &self.proxies,
+        ))
+    }
+
     /// Forgets idle clients so the table stays small.
     pub fn shrink(&self) {
         self.limiter.retain_recent();
@@ -42,8 +51,7 @@ impl LoginLimiter {
 }
 
 pub async fn limit(State(limiter): State<Arc<LoginLimiter>>, req: Request, next: Next) -> Response {
-    let client = client_of(req.extensions().get(), req.headers(), &limiter.proxies);
-    match limiter.check(client) {
+    match limiter.admit(&req) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => ApiError::TooManyRequests { retry_after }.into_response(),
     }

@@ -207,9 +207,70 @@ async fn admins_manage_accounts_in_the_console(backend: Backend) {
     assert_unauthorized(app.get("/v1/login/token", &ada_token).await).await;
 }
 
-backend_fns!(admins_manage_accounts_in_the_console);
+/// Review: `/login` wrote a row per call with no limit. It shares the login
+/// flows' budget per client, and says so with a page.
+async fn sign_ins_are_rate_limited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.login.rate_limit_per_minute = 3).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let response = app
+            .client
+            .get(format!("{}/login?next=/", app.base))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().contains_key("retry-after"));
+            let ct = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(ct.starts_with("text/html"), "{ct}");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    assert_eq!(app.number("SELECT COUNT(*) FROM web_logins").await, 3);
+}
+
+/// Review: a cross-site form could post to `/logout` and strip the pages'
+/// cookie without any session or CSRF token.
+async fn logout_without_a_session_touches_no_cookie(app: TestApp) {
+    let response = app
+        .client
+        .post(format!("{}/logout", app.base))
+        .header("cookie", "latchkey_session_pages=whatever")
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(response.headers().get("set-cookie").is_none());
+    // Signed in, a wrong token changes nothing either.
+    let mut browser = sign_in(&app, "octocat").await;
+    let refused = browser
+        .post_form("/logout", &[("csrf".to_owned(), "forged".to_owned())])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers().get("set-cookie").is_none());
+    browser.page("/tokens", StatusCode::OK).await;
+}
+
+backend_fns!(
+    admins_manage_accounts_in_the_console,
+    sign_ins_are_rate_limited
+);
 
 backend_tests!(
+    logout_without_a_session_touches_no_cookie,
     tokens_page_lists_creates_once_and_deletes,
     authorized_apps_are_listed_and_revoked,
 );

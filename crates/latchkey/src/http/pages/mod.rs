@@ -17,7 +17,7 @@ mod web_confirm;
 
 pub use session::Session;
 
-use super::rate_limit::{self, LoginLimiter};
+use super::rate_limit::LoginLimiter;
 use super::AppState;
 use askama::Template;
 use axum::extract::Request;
@@ -34,13 +34,16 @@ use templates::ErrorPage;
 /// Attempts at a user code per client and minute.
 const USER_CODE_ATTEMPTS_PER_MINUTE: u32 = 10;
 
-pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
+/// `login` is the Login API's limiter: starting a browser sign-in writes a
+/// row, as the API's web flow does, and shares its budget.
+pub fn routes(limits: crate::http::TrustedProxies, login: Arc<LoginLimiter>) -> Router<AppState> {
     let code_attempts = Arc::new(LoginLimiter::per_minute(
         USER_CODE_ATTEMPTS_PER_MINUTE,
         limits,
     ));
     // Only typed codes count as attempts, not visits to the form.
-    let attempts = axum::middleware::from_fn_with_state(code_attempts, rate_limit::limit);
+    let attempts = axum::middleware::from_fn_with_state(code_attempts, limit_page);
+    let sign_ins = axum::middleware::from_fn_with_state(login, limit_page);
     let device = Router::new()
         .route(
             "/oauth/device",
@@ -52,7 +55,7 @@ pub fn routes(limits: crate::http::TrustedProxies) -> Router<AppState> {
         );
     Router::new()
         .route("/", get(sign_in::home))
-        .route("/login", get(sign_in::login))
+        .route("/login", get(sign_in::login.layer(sign_ins)))
         .route("/logout", post(sign_in::logout))
         .route(
             "/login/confirm",
@@ -173,6 +176,28 @@ impl IntoResponse for PageError {
             response.extensions_mut().insert(note);
         }
         response
+    }
+}
+
+/// A rate limit for browsers: the answer is a page.
+async fn limit_page(
+    axum::extract::State(limiter): axum::extract::State<Arc<LoginLimiter>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match limiter.admit(&req) {
+        Ok(()) => next.run(req).await,
+        Err(retry_after) => {
+            let mut response = PageError::Status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts from your address. Wait a minute and try again.".into(),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+            response
+        }
     }
 }
 

@@ -46,10 +46,13 @@ pub async fn logout(
     headers: HeaderMap,
     form: PageForm,
 ) -> Result<Response, PageError> {
-    if let Some(session) = Session::find(&state, &headers).await? {
-        session.check_csrf(&state, "logout", form.get("csrf"))?;
-        state.services.tokens.revoke_own(&session.caller).await?;
-    }
+    // Without a session there is nothing to end, and no cookie is touched:
+    // a cross-site form cannot strip a browser of a cookie it did not check.
+    let Some(session) = Session::find(&state, &headers).await? else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    session.check_csrf(&state, "logout", form.get("csrf"))?;
+    state.services.tokens.revoke_own(&session.caller).await?;
     Ok((
         StatusCode::SEE_OTHER,
         [
