@@ -83,9 +83,9 @@ def worker():
             assert s == 200, (s, body)
             started = json.loads(body)
             s, back, _ = get(started["url"])
-            assert s in (302, 303), s
+            assert s in (302, 303), ("github", s)
             s, _, _ = get(back)
-            assert s in (302, 303), s
+            assert s in (200, 302, 303), ("callback", s)
             s, _, body = get(base + "/v1/login/oauth2/web/poll?state=" + urllib.parse.quote(started["state"]))
             assert s == 200 and json.loads(body)["secret"]["value"], (s, body)
             with lock: done[0] += 1

@@ -38,13 +38,18 @@ def request(method, url, body=None, headers=None):
 
 
 class Fields(html.parser.HTMLParser):
+    """The hidden fields of the consent form (not the header's sign-out form)."""
+
     def __init__(self):
         super().__init__()
         self.fields = []
+        self.action = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden":
+        if tag == "form":
+            self.action = attrs.get("action")
+        elif tag == "input" and attrs.get("type") == "hidden" and self.action == "/oauth/authorize":
             self.fields.append((attrs["name"], attrs.get("value", "")))
 
 

@@ -92,16 +92,17 @@ $(awk '$1 == "50%" {print $2}' "$work/$name.txt") $(awk '$1 == "99%" {print $2}'
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
-# start PORT URL -> starts a node, waits for /healthcheck; prints "pid ms".
+# start PORT URL [flags…] -> starts a node, waits for /healthcheck; prints "pid ms".
 start() {
   local port=$1 url=$2
-  python3 - "$port" "$url" "$work" <<'PY'
+  shift 2
+  python3 - "$port" "$url" "$work" "$@" <<'PY'
 import subprocess, sys, time, urllib.request
-port, url, work = sys.argv[1:]
+port, url, work = sys.argv[1:4]
 t = time.monotonic()
-p = subprocess.Popen(["./target/release/latchkey", "serve", "--dev", "--listen", f"127.0.0.1:{port}",
+p = subprocess.Popen(["./target/release/latchkey", "serve", "--listen", f"127.0.0.1:{port}",
                       "--database-url", url, "--bootstrap-token-file", f"{work}/admin-token",
-                      "--public-url", f"http://127.0.0.1:{port}"],
+                      "--public-url", f"http://127.0.0.1:{port}"] + sys.argv[4:],
                      stdout=subprocess.DEVNULL, stderr=open(f"{work}/server-{port}.log", "a"),
                      start_new_session=True)
 while True:
@@ -118,7 +119,7 @@ PY
 
 rows=()
 for backend in $BACKENDS; do
-  rm -f "$work/admin-token" "$work"/secrets*.txt
+  rm -f "$work/admin-token" "$work"/secrets-*.txt
   case $backend in
     sqlite) url="sqlite://$work/bench.db" ;;
     postgres)
@@ -127,12 +128,16 @@ for backend in $BACKENDS; do
       url="$PG/latchkey_bench" ;;
   esac
   # Cold start: the first start creates the schema; the second finds it.
+  # Idle RSS as deployed (no dev mode); then dev mode's fake GitHub for the
+  # browser sign-ins that the refresh chains need.
   read -r pid first_ms < <(start "$PORT" "$url")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   read -r pid cold_ms < <(start "$PORT" "$url")
-  pids+=("$pid")
   sleep 1
   idle_rss=$(rss_mb "$pid")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  read -r pid _ < <(start "$PORT" "$url" --dev)
+  pids+=("$pid")
   secret=$(tr -d '[:space:]' < "$work/admin-token")
   account=$(curl -fsS "http://127.0.0.1:$PORT/v1/login/token" -H "Authorization: Bearer $secret" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
@@ -140,14 +145,14 @@ for backend in $BACKENDS; do
   rows+=("| $backend | idle RSS | $idle_rss MB | | |")
 
   stored=1
+  have=0
   for size in $SIZES; do
     add=$((size - stored))
-    known=$(( KNOWN - $(cat "$work"/secrets*.txt 2>/dev/null | wc -l) ))
-    [ "$known" -gt "$add" ] && known=$add
-    [ "$known" -lt 0 ] && known=0
+    known=$((KNOWN - have))
+    if [ "$known" -gt "$add" ]; then known=$add; fi
     python3 bench/seed.py --database-url "$url" --account "$account" --count "$add" \
-      --known "$known" --start "$(cat "$work"/secrets*.txt 2>/dev/null | wc -l)" \
-      --secrets "$work/secrets-$size.txt"
+      --known "$known" --start "$have" --secrets "$work/secrets-$size.txt"
+    have=$((have + known))
     stored=$size
     cat "$work"/secrets-*.txt > "$work/secrets.all"
     distinct=$(wc -l < "$work/secrets.all")
@@ -164,7 +169,7 @@ for backend in $BACKENDS; do
   # Introspection, durable creation, the refresh grant.
   client=$(curl -fsS "http://127.0.0.1:$PORT/v1/oauth/clients" -H "Authorization: Bearer $secret" \
     -H 'Content-Type: application/json' -d '{"name": "bench", "redirectUris": ["https://b.example/cb"]}')
-  basic=$(echo "$client" | python3 -c 'import json,sys,base64; c=json.load(sys.stdin); print(base64.b64encode(f"{c[\"clientId\"]}:{c[\"clientSecret\"]}".encode()).decode())')
+  basic=$(echo "$client" | python3 -c 'import json,sys,base64; c=json.load(sys.stdin); print(base64.b64encode((c["clientId"] + ":" + c["clientSecret"]).encode()).decode())')
   access=$(curl -fsS "http://127.0.0.1:$PORT/oauth/token" -H "Authorization: Basic $basic" \
     -d grant_type=client_credentials | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   printf 'wrk.method = "POST"\nwrk.body = "token=%s"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\nwrk.headers["Authorization"] = "Basic %s"\n' \
@@ -180,7 +185,7 @@ for backend in $BACKENDS; do
   read -r r_rps r_p50 r_p99 < <(PAIRS="$work/pairs.txt" THREADS=8 CONNECTIONS=8 run refresh "http://127.0.0.1:$PORT" -s "$work/refresh.lua")
   rows+=("| $backend | refresh grant (8 chains, each rotating) | $r_rps | $r_p50 / $r_p99 | |")
   if [ "$backend" = postgres ]; then
-    read -r pid2 _ < <(start "$PORT2" "$url")
+    read -r pid2 _ < <(start "$PORT2" "$url" --dev)
     pids+=("$pid2")
     wrk -t1 -c16 -d"$DURATION" --latency -s "$work/create.lua" \
       "http://127.0.0.1:$PORT2/v1/accounts/$account/tokens" > "$work/create2.txt" &

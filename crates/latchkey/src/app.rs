@@ -105,18 +105,21 @@ pub async fn start(
         BOOTSTRAP_TOKEN_LIFETIME,
     )
     .await?;
-    let last_use = services.last_use.clone();
+    // Stopped only after the last request is answered, and then awaited: it
+    // writes the uses seen since its last write.
+    let (stop_recorder, recorder_stopped) = tokio::sync::watch::channel(false);
+    let recorder = tokio::spawn(service::record_last_use(
+        store.clone(),
+        services.last_use.clone(),
+        settings.last_use_flush,
+        recorder_stopped,
+    ));
     let background = [
         tokio::spawn(janitor(
             store.clone(),
             metrics.clone(),
             settings.janitor_interval,
             settings.janitor_batch,
-        )),
-        tokio::spawn(service::record_last_use(
-            store.clone(),
-            services.last_use.clone(),
-            settings.last_use_flush,
         )),
         tokio::spawn(service::listen_to_peers(
             store.clone(),
@@ -170,8 +173,8 @@ pub async fn start(
         for task in background {
             task.abort();
         }
-        // Uses seen since the last write would otherwise be lost.
-        last_use.flush(&store).await;
+        let _ = stop_recorder.send(true);
+        let _ = recorder.await;
         store.close().await;
         drop(fake);
         served

@@ -5,7 +5,7 @@ use crate::client::{self, AccountsCommand, ClientArgs, ClientsCommand, TokensCom
 use crate::config::{DatabaseArgs, DatabaseSettings, FileConfig, ServeArgs, Settings};
 use crate::domain::{AccountId, Timestamp};
 use crate::service::{Bootstrapped, ServiceError, TokenCache, TokenService};
-use crate::store::Expiring;
+use crate::store::{Expiring, Store};
 use anyhow::Context;
 use chrono::TimeDelta;
 use clap::{Parser, Subcommand};
@@ -34,9 +34,9 @@ pub enum Command {
     Janitor {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Rows deleted per statement.
-        #[arg(long, env = "LATCHKEY_JANITOR_BATCH", default_value_t = 1000)]
-        batch: u32,
+        /// Rows deleted per statement (default 1000, or `janitor_batch`).
+        #[arg(long, env = "LATCHKEY_JANITOR_BATCH")]
+        batch: Option<u32>,
     },
     /// Offline administration, straight against the database.
     #[command(subcommand)]
@@ -135,7 +135,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Janitor { database, batch } => {
-            let store = app::open_store(&DatabaseSettings::resolve(database, &file()?)).await?;
+            let file = file()?;
+            let batch = batch.or(file.janitor_batch).unwrap_or(1000);
+            // Never migrates: a janitor run from a timer must not change the
+            // schema under older nodes, nor make a database at a mistyped path.
+            let settings = DatabaseSettings::resolve(database, &file);
+            let store = Store::connect(&settings.url.0, settings.store_options()).await?;
             let swept = crate::service::sweep(&store, Timestamp::now(), batch).await;
             store.close().await;
             let swept = swept.map_err(|err| anyhow::anyhow!("janitor: {err}"))?;

@@ -418,6 +418,17 @@ fn dev_mode_refuses_anything_but_loopback() {
 #[test]
 fn janitor_runs_once_and_reports_each_kind() {
     let dir = tempfile::tempdir().unwrap();
+    // It never migrates: on a database without the schema it fails.
+    let unmigrated = latchkey(dir.path())
+        .args(["janitor", "--database-url", "sqlite://j.db"])
+        .output()
+        .unwrap();
+    assert!(!unmigrated.status.success(), "{unmigrated:?}");
+    let migrated = latchkey(dir.path())
+        .args(["migrate", "--database-url", "sqlite://j.db"])
+        .status()
+        .unwrap();
+    assert!(migrated.success());
     let out = latchkey(dir.path())
         .args([
             "janitor",
@@ -446,4 +457,41 @@ fn janitor_runs_once_and_reports_each_kind() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+}
+
+/// Review: SIGTERM aborted the last-use writer, losing the uses it had
+/// queued. It now writes them before the process exits.
+#[test]
+fn last_use_is_written_before_sigterm_exits() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(latchkey(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--bootstrap-token-file",
+        "admin-token",
+        "--last-use-flush-secs",
+        "3600",
+    ]));
+    let admin = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    assert_eq!(
+        get(&server.addr, "/v1/login/token", Some(admin.trim())).0,
+        200
+    );
+    server.stop();
+    let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let recorded: i64 = rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE last_used_at IS NOT NULL")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    });
+    assert_eq!(recorded, 1);
 }

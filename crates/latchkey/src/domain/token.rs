@@ -6,9 +6,10 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A token's public description. The secret is never part of it. `name` and
-/// `scopes` are extras of Latchkey's: absent unless the token was given them,
-/// so the Golem wire format is unchanged.
+/// A token's public description. The secret is never part of it. `name`,
+/// `scopes` and `lastUsedAt` are extras of Latchkey's: absent unless the
+/// token has them, so the Golem wire format is unchanged. (`lastUsedAt` is
+/// read from the token lists; `/v1/login/token` answers from the cache.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Token {

@@ -153,7 +153,7 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let req = match (waits_for_a_person, config.request_timeout) {
-                (true, Some(limit)) => match read_body_within(req, limit).await {
+                (true, Some(limit)) => match read_body_within(req, Some(limit)).await {
                     Ok(req) => Ok(req),
                     Err(refused) => Err(refused),
                 },
@@ -165,7 +165,32 @@ where
             };
             let mut response = match req {
                 Err(refused) => refused,
-                Ok(req) => handle(inner.oneshot(req).instrument(span), timeout).await,
+                Ok(req) if method.is_safe() || waits_for_a_person => {
+                    handle(inner.oneshot(req).instrument(span), timeout).await
+                }
+                // A write runs to its end on its own task, even when the
+                // client goes away or the timeout answers first: once its
+                // change has committed, what follows (evicting caches,
+                // telling the other nodes) must happen too.
+                // (Its body is read here first, within the timeout, so the
+                // task never outlives a client that stops sending.)
+                Ok(req) => match read_body_within(req, timeout).await {
+                    Err(refused) => refused,
+                    Ok(req) => {
+                        let task = tokio::spawn(inner.oneshot(req).instrument(span));
+                        let joined = async move {
+                            Ok(match task.await {
+                                Ok(Ok(response)) => response,
+                                Ok(Err(never)) => match never {},
+                                Err(failed) if failed.is_panic() => panicked(failed.into_panic()),
+                                Err(_) => {
+                                    ApiError::Internal("handler cancelled".into()).into_response()
+                                }
+                            })
+                        };
+                        handle(joined, timeout).await
+                    }
+                },
             };
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
@@ -218,8 +243,12 @@ where
 /// Reads the whole body first, within `limit`: a request that may then wait
 /// minutes for a person must not also hold its connection with a body that
 /// never finishes arriving.
-async fn read_body_within(req: Request<Body>, limit: Duration) -> Result<Request<Body>, Response> {
+async fn read_body_within(
+    req: Request<Body>,
+    limit: Option<Duration>,
+) -> Result<Request<Body>, Response> {
     let (parts, body) = req.into_parts();
+    let limit = limit.unwrap_or(Duration::MAX);
     match tokio::time::timeout(limit, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
         Ok(Err(_)) => Err(ApiError::PayloadTooLarge.into_response()),

@@ -12,6 +12,11 @@ use std::time::Duration;
 /// A use is recorded at most this often (µs) per token and node.
 const EVERY_MICROS: i64 = 60_000_000;
 
+/// Uses waiting beyond this are dropped (and counted): should the database
+/// fall behind, memory stays bounded, and the next use a minute on records
+/// the token again.
+const MAX_PENDING: usize = 1_000_000;
+
 /// The last use recorded for one cached token, shared by the cache's copies.
 #[derive(Clone, Debug, Default)]
 pub struct LastRecorded(Arc<AtomicI64>);
@@ -43,10 +48,13 @@ impl LastUse {
             .compare_exchange(last, now.as_micros(), Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
         {
-            self.pending
+            let mut pending = self
+                .pending
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((used, now));
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if pending.len() < MAX_PENDING {
+                pending.push((used, now));
+            }
         }
     }
 
@@ -83,12 +91,21 @@ fn used(principal: &Principal) -> Option<Used> {
     }
 }
 
-/// Runs until the process ends.
-pub async fn record_last_use(store: Store, last_use: Arc<LastUse>, every: Duration) {
+/// Runs until `stop` turns true, then writes what is left: never aborted in
+/// the middle of a write, so a batch taken from the queue is not lost.
+pub async fn record_last_use(
+    store: Store,
+    last_use: Arc<LastUse>,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        last_use.flush(&store).await;
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = ticks.tick() => last_use.flush(&store).await,
+            changed = stop.changed() => if changed.is_err() { break },
+        }
     }
+    last_use.flush(&store).await;
 }

@@ -15,6 +15,11 @@ use std::time::Duration;
 
 const TOKENS: &str = "t:";
 const CLIENT: &str = "c:";
+/// A listener that heard nothing this long asks the database for an echo.
+const SILENCE: Duration = Duration::from_secs(30);
+/// An echo that does not come back in time means a dead connection.
+const ECHO_WAIT: Duration = Duration::from_secs(5);
+const ECHO: &str = "p:";
 
 /// Tells the other nodes; on SQLite (one node) it has no one to tell.
 #[derive(Clone, Debug)]
@@ -74,6 +79,8 @@ impl Caches {
                 .filter_map(|bytes| SecretHash::from_slice(&bytes))
                 .collect();
             self.tokens.evict_local(&hashes);
+        } else if payload.starts_with(ECHO) {
+            // Some node checking its connection; nothing to drop.
         } else if let Some(id) = payload.strip_prefix(CLIENT) {
             match id.parse::<ClientId>() {
                 Ok(id) => self.clients.forget(&id),
@@ -103,15 +110,35 @@ pub async fn listen_to_peers(store: Store, caches: Caches) {
                 tracing::warn!(error = %err, "cannot listen for other nodes' revocations; retrying");
                 caches.forget_everything();
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                // Short: each failed try empties the caches again, so a revocation
+                // made meanwhile on another node is honoured within about a second.
+                backoff = (backoff * 2).min(Duration::from_secs(1));
                 continue;
             }
         };
         // Revocations made while this listener was away were not heard.
         caches.forget_everything();
         backoff = Duration::from_millis(100);
+        // A half-open connection would wait forever: after a silence the
+        // listener sends itself an echo, and a missing echo is a lost link.
+        let mut echo_sent = false;
         loop {
-            match listener.next().await {
+            let wait = if echo_sent { ECHO_WAIT } else { SILENCE };
+            let heard = match tokio::time::timeout(wait, listener.next()).await {
+                Ok(heard) => heard,
+                Err(_) if !echo_sent => {
+                    let _ = store.notify(ECHO).await;
+                    echo_sent = true;
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!("the revocation listener heard no echo; reconnecting");
+                    caches.forget_everything();
+                    break;
+                }
+            };
+            echo_sent = false;
+            match heard {
                 Ok(Heard::Payload(payload)) => caches.hear(&payload),
                 Ok(Heard::Gap) => {
                     tracing::warn!("the revocation listener reconnected; caches emptied");

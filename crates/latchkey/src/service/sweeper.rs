@@ -54,6 +54,8 @@ pub async fn sweep(store: &Store, now: Timestamp, batch: u32) -> Result<Swept, S
             tokio::task::yield_now().await;
         }
     }
-    store.forget_stale_successors(now).await?;
+    while store.forget_stale_successors(now, batch).await? >= u64::from(batch) {
+        tokio::task::yield_now().await;
+    }
     Ok(swept)
 }

@@ -158,7 +158,8 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// Deletes the account and its tokens in one transaction, unless it is
+    /// Deletes the account, its tokens and its OAuth access tokens in one
+    /// transaction (the secret hashes come back for the caches), unless it is
     /// the last admin. The admins' rows are locked first, so two concurrent
     /// deletions of the last two admins serialise and the second sees one left.
     pub async fn delete_account(&self, id: AccountId) -> Result<AccountDeletion, StoreError> {
@@ -168,13 +169,15 @@ impl Store {
         if admins.len() <= 1 && admins.contains(&id) {
             return Ok(AccountDeletion::LastAdmin);
         }
-        let hashes = sqlx::query("DELETE FROM tokens WHERE account_id = $1 RETURNING secret_hash")
-            .bind(&id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| rows::secret_hash(row, "secret_hash"))
-            .collect::<Result<Vec<_>, _>>()?;
+        // The cascade would remove the access tokens too, but not tell the
+        // caches: every secret that stops working comes back for eviction.
+        let mut hashes = Vec::new();
+        for table in ["tokens", "oauth_access_tokens"] {
+            let sql = format!("DELETE FROM {table} WHERE account_id = $1 RETURNING secret_hash");
+            for row in sqlx::query(&sql).bind(&id).fetch_all(&mut *tx).await? {
+                hashes.push(rows::secret_hash(&row, "secret_hash")?);
+            }
+        }
         let deleted = sqlx::query("DELETE FROM accounts WHERE id = $1")
             .bind(&id)
             .execute(&mut *tx)

@@ -81,15 +81,26 @@ impl Store {
     }
 
     /// A rotated refresh token's successor is kept (sealed) only for the
-    /// grace window; after it, the replay answer is gone.
-    pub async fn forget_stale_successors(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+    /// grace window; after it, the replay answer is cleared, up to `batch`
+    /// rows per call.
+    pub async fn forget_stale_successors(
+        &self,
+        now: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let skip_locked = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
             "UPDATE oauth_refresh_tokens SET successor = NULL, successor_until = NULL \
-             WHERE successor_until <= $1",
-        )
-        .bind(now.as_micros())
-        .execute(&self.writer)
-        .await?
-        .rows_affected())
+             WHERE secret_hash IN (SELECT secret_hash FROM oauth_refresh_tokens \
+             WHERE successor_until <= $1 LIMIT {batch}{skip_locked})"
+        );
+        Ok(sqlx::query(&sql)
+            .bind(now.as_micros())
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
     }
 }

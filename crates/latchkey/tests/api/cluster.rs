@@ -114,6 +114,31 @@ async fn revocations_on_one_node_reach_the_others_within_a_second() {
     })
     .await;
 
+    // Review: an account deleted on A left its OAuth access tokens alive in
+    // every cache (the cascade removed the rows without telling anyone).
+    let client = register(&a, false, json!({})).await;
+    let mut browser = sign_in(&a, "noname").await;
+    let tokens = tokens_for(&a, &mut browser, &client, "account:read").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (_, owner) = json_of(b.get("/v1/login/token", &access).await).await;
+    assert_eq!(status(&a, "/v1/login/token", &access).await, StatusCode::OK);
+    let deleted = a
+        .delete(
+            &format!("/v1/accounts/{}", owner["accountId"].as_str().unwrap()),
+            &a.admin_secret,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(
+        status(&a, "/v1/login/token", &access).await,
+        StatusCode::UNAUTHORIZED,
+        "the deleting node itself"
+    );
+    within_a_second("a deleted account's OAuth token", || async {
+        status(&b, "/v1/login/token", &access).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+
     // A client secret rotated on A: B had the client cached.
     let client = register(&a, false, json!({})).await;
     let grant = [("grant_type", "client_credentials")];

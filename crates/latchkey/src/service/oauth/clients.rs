@@ -8,6 +8,7 @@ use crate::domain::{
 use crate::service::{Caller, Peers, ServiceError, TokenCache};
 use crate::store::{ClientChange, ClientRecord, Store};
 use moka::sync::Cache;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -48,6 +49,8 @@ pub struct ClientRegistry {
     /// Clients by id, so the token and introspection endpoints need no
     /// database trip to authenticate one. Every change evicts.
     cache: Cache<ClientId, Arc<ClientRecord>>,
+    /// Bumped by every eviction (see `record`).
+    generation: Arc<AtomicU64>,
     peers: Peers,
 }
 
@@ -55,6 +58,7 @@ impl ClientRegistry {
     pub fn new(store: Store, tokens: Arc<TokenCache>) -> Self {
         Self {
             peers: Peers::new(store.clone()),
+            generation: Arc::new(AtomicU64::new(0)),
             store,
             tokens,
             cache: Cache::builder()
@@ -66,16 +70,18 @@ impl ClientRegistry {
 
     /// Another node changed this client.
     pub fn forget(&self, id: &ClientId) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate(id);
     }
 
     pub fn forget_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate_all();
     }
 
     /// Call after the change has committed.
     async fn forget_everywhere(&self, id: ClientId) {
-        self.cache.invalidate(&id);
+        self.forget(&id);
         self.peers.client_changed(id).await;
     }
 
@@ -242,9 +248,15 @@ impl ClientRegistry {
         if let Some(record) = self.cache.get(&id) {
             return Ok(Some(record));
         }
+        // As in the token cache: a lookup that read the row before a change
+        // and finishes after its eviction must not cache what it read.
+        let seen = self.generation.load(Ordering::SeqCst);
         let record = self.store.get_client(id).await?.map(Arc::new);
         if let Some(record) = &record {
             self.cache.insert(id, record.clone());
+            if self.generation.load(Ordering::SeqCst) != seen {
+                self.cache.invalidate(&id);
+            }
         }
         Ok(record)
     }
