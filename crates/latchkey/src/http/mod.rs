@@ -227,7 +227,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Resu
     Ok(api
         .route_layer(auth)
         .merge(others.route_layer(metrics::TrackLayer))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state))
 }
@@ -257,6 +257,27 @@ fn spawn_limiter_cleanup(limiter: &Arc<rate_limit::LoginLimiter>) {
     });
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("Not found")
+/// Browsers (which ask for HTML) get a page; API clients get JSON.
+fn wants_a_page(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    match wants_a_page(&headers) {
+        true => pages::error_page(axum::http::StatusCode::NOT_FOUND, "There is nothing here."),
+        false => axum::response::IntoResponse::into_response(ApiError::NotFound("Not found")),
+    }
+}
+
+async fn method_not_allowed(headers: axum::http::HeaderMap) -> Response {
+    match wants_a_page(&headers) {
+        true => pages::error_page(
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            "This page cannot be reached that way. Go back and use its links and buttons.",
+        ),
+        false => axum::response::IntoResponse::into_response(ApiError::MethodNotAllowed),
+    }
 }

@@ -269,7 +269,76 @@ backend_fns!(
     sign_ins_are_rate_limited
 );
 
+/// Review: a browser that used a wrong method, an unknown address or a
+/// malformed id got JSON or the framework's plain text, not a page.
+async fn browsers_get_pages_for_every_error(app: TestApp) {
+    let mut browser = sign_in(&app, "octocat").await;
+    let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+    for (method, path, status) in [
+        (
+            reqwest::Method::GET,
+            "/logout",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            reqwest::Method::PUT,
+            "/tokens",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (reqwest::Method::GET, "/admin", StatusCode::NOT_FOUND),
+        (
+            reqwest::Method::GET,
+            "/tokens/%FF/delete",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.base))
+            .header("accept", html)
+            .header(
+                "cookie",
+                format!(
+                    "latchkey_session_pages={}",
+                    browser.cookies["latchkey_session_pages"]
+                ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        let headers = response.headers().clone();
+        let ct = headers["content-type"].to_str().unwrap();
+        assert!(ct.starts_with("text/html"), "{method} {path}: {ct}");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{method} {path}"
+        );
+        assert!(
+            response.text().await.unwrap().contains("<h1>"),
+            "{method} {path}"
+        );
+    }
+    // API clients still get the documented JSON.
+    let api = app
+        .client
+        .get(format!("{}/nowhere", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(api.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("json"));
+    browser.page("/tokens", StatusCode::OK).await;
+}
+
 backend_tests!(
+    browsers_get_pages_for_every_error,
     logout_without_a_session_touches_no_cookie,
     tokens_page_lists_creates_once_and_deletes,
     authorized_apps_are_listed_and_revoked,

@@ -225,10 +225,35 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// Every page: no framing (clickjacking), no Referer (codes in URLs), no
-/// sniffing, no caching, and nothing loaded from anywhere else.
+/// sniffing, no caching, and nothing loaded from anywhere else. A plain-text
+/// rejection of the framework's (a malformed id in the path) becomes a page.
 async fn protect(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
+    let response = next.run(req).await;
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    let mut response = match plain && response.status().is_client_error() {
+        true => PageError::Status(
+            response.status(),
+            "This address is not one of Latchkey's pages.".into(),
+        )
+        .into_response(),
+        false => response,
+    };
+    secure(response.headers_mut());
+    response
+}
+
+/// An error as a page, for a browser that reached no page (an unknown
+/// address, or a method the page does not take).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let mut response = PageError::Status(status, message.to_owned()).into_response();
+    secure(response.headers_mut());
+    response
+}
+
+fn secure(headers: &mut axum::http::HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -248,7 +273,6 @@ async fn protect(req: Request, next: Next) -> Response {
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn stylesheet() -> Response {
