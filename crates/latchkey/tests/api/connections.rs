@@ -178,7 +178,11 @@ backend_fns!(
 async fn a_panic_becomes_a_json_500() {
     use axum::routing::get;
     let routes = axum::Router::new()
-        .route("/panic", get(|| async { panic!("boom") as &'static str }))
+        .route(
+            "/panic",
+            get(|| async { panic!("boom") as &'static str })
+                .post(|| async { panic!("boom") as &'static str }),
+        )
         .route("/fine", get(|| async { "fine" }));
     let app = latchkey::http::edge(
         routes,
@@ -211,10 +215,68 @@ async fn a_panic_becomes_a_json_500() {
     let (status, body) = json_of(response).await;
     assert_eq!(status, reqwest::StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body, serde_json::json!({"error": "Internal server error"}));
+    // A write runs on its own task; its panic is the same JSON 500.
+    let response = client
+        .post(format!("http://{addr}/panic"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, serde_json::json!({"error": "Internal server error"}));
     let fine = client
         .get(format!("http://{addr}/fine"))
         .send()
         .await
         .unwrap();
     assert_eq!(fine.status(), reqwest::StatusCode::OK);
+}
+
+/// Review: a write whose client went away was dropped midway, so a
+/// revocation could commit without evicting or telling the other nodes.
+/// Writes now run to their end; reads are still dropped with their client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_finishes_after_its_client_leaves() {
+    use axum::routing::post;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
+    let routes = axum::Router::new().route(
+        "/write",
+        post(move || async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            done.store(true, Ordering::SeqCst);
+            "written"
+        }),
+    );
+    let app = latchkey::http::edge(
+        routes,
+        latchkey::http::EdgeConfig {
+            access_log: latchkey::http::AccessLog(None),
+            request_timeout: None,
+            metrics: None,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = latchkey::http::server::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(5),
+        max_connections: 16,
+        write_timeout: Duration::from_secs(5),
+    };
+    tokio::spawn(latchkey::http::server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
+    let gave_up = reqwest::Client::new()
+        .post(format!("http://{addr}/write"))
+        .timeout(Duration::from_millis(50))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client left before the answer");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(finished.load(Ordering::SeqCst), "the write ran to its end");
 }
