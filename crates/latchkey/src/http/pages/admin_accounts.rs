@@ -4,26 +4,14 @@
 
 use super::form::{query_param, PageForm};
 use super::templates::{AccountDeletePage, AccountRow, AccountsPage};
-use super::{render, PageError, Session};
-use crate::domain::{AccountId, Email, Role};
+use super::{path_id, render, PageError, Session};
+use crate::domain::{Email, Role};
 use crate::http::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 
 const CSRF: &str = "admin-accounts";
-
-async fn admin(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Session, PageError> {
-    let session = Session::require(state, headers, uri).await?;
-    match session.caller.is_admin() {
-        true => Ok(session),
-        false => Err(PageError::not_found()),
-    }
-}
-
-fn account_id(raw: &str) -> Result<AccountId, PageError> {
-    raw.parse().map_err(|_| PageError::not_found())
-}
 
 /// `GET /admin/accounts?email=…`
 pub async fn list(
@@ -32,7 +20,7 @@ pub async fn list(
     uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     let search = query_param(query.as_deref(), "email")
         .map(|e| e.trim().to_owned())
         .filter(|e| !e.is_empty());
@@ -82,7 +70,7 @@ pub async fn set_role(
     Path(id): Path<String>,
     form: PageForm,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
     let role = form
         .get("role")
@@ -91,7 +79,7 @@ pub async fn set_role(
     state
         .services
         .accounts
-        .set_role(&session.caller, account_id(&id)?, role)
+        .set_role(&session.caller, path_id(&id)?, role)
         .await?;
     Ok(Redirect::to("/admin/accounts").into_response())
 }
@@ -102,11 +90,11 @@ pub async fn confirm_delete(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     let account = state
         .services
         .accounts
-        .get(&session.caller, account_id(&id)?)
+        .get(&session.caller, path_id(&id)?)
         .await?;
     Ok(render(
         StatusCode::OK,
@@ -127,12 +115,12 @@ pub async fn delete(
     Path(id): Path<String>,
     form: PageForm,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
     state
         .services
         .accounts
-        .delete(&session.caller, account_id(&id)?)
+        .delete(&session.caller, path_id(&id)?)
         .await?;
     Ok(Redirect::to("/admin/accounts").into_response())
 }

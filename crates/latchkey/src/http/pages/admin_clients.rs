@@ -6,8 +6,8 @@ use super::form::PageForm;
 use super::templates::{
     ClientCreatedPage, ClientDeletePage, ClientFormPage, ClientRow, ClientsPage,
 };
-use super::{render, PageError, Session};
-use crate::domain::{ClientId, OAuthClient, RedirectUri, Scope, ScopeSet};
+use super::{path_id, render, PageError, Session};
+use crate::domain::{OAuthClient, RedirectUri, Scope, ScopeSet};
 use crate::http::AppState;
 use crate::service::oauth::ClientInput;
 use crate::service::ServiceError;
@@ -17,24 +17,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 const CSRF: &str = "admin-clients";
 
-async fn admin(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Session, PageError> {
-    let session = Session::require(state, headers, uri).await?;
-    match session.caller.is_admin() {
-        true => Ok(session),
-        false => Err(PageError::not_found()),
-    }
-}
-
-fn client_id(raw: &str) -> Result<ClientId, PageError> {
-    raw.parse().map_err(|_| PageError::not_found())
-}
-
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     let clients = state.services.oauth.clients.list(&session.caller).await?;
     let clients = clients
         .into_iter()
@@ -95,7 +83,7 @@ pub async fn new_form(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     let page = form_page(
         &state,
         &session,
@@ -189,7 +177,7 @@ pub async fn create(
     uri: Uri,
     form: PageForm,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
     let posted = read(&form);
     if !posted.problems.is_empty() {
@@ -222,12 +210,12 @@ pub async fn edit_form(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     let client = state
         .services
         .oauth
         .clients
-        .get(&session.caller, client_id(&id)?)
+        .get(&session.caller, path_id(&id)?)
         .await?;
     let uris = client
         .redirect_uris
@@ -252,10 +240,10 @@ pub async fn update(
     Path(id): Path<String>,
     form: PageForm,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
     let clients = &state.services.oauth.clients;
-    let current = clients.get(&session.caller, client_id(&id)?).await?;
+    let current = clients.get(&session.caller, path_id(&id)?).await?;
     let posted = read(&form);
     if !posted.problems.is_empty() {
         return Ok(posted.again(&state, &session, Some(&current), posted.problems.clone()));
@@ -282,12 +270,12 @@ pub async fn confirm_delete(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     let client = state
         .services
         .oauth
         .clients
-        .get(&session.caller, client_id(&id)?)
+        .get(&session.caller, path_id(&id)?)
         .await?;
     Ok(render(
         StatusCode::OK,
@@ -307,13 +295,13 @@ pub async fn delete(
     Path(id): Path<String>,
     form: PageForm,
 ) -> Result<Response, PageError> {
-    let session = admin(&state, &headers, &uri).await?;
+    let session = Session::require_admin(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
     state
         .services
         .oauth
         .clients
-        .delete(&session.caller, client_id(&id)?)
+        .delete(&session.caller, path_id(&id)?)
         .await?;
     Ok(Redirect::to("/admin/oauth/clients").into_response())
 }

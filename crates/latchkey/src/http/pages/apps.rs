@@ -3,7 +3,7 @@
 
 use super::form::PageForm;
 use super::templates::{AppRow, AppsPage};
-use super::{render, shown, PageError, Session};
+use super::{path_id, render, shown, PageError, Session};
 use crate::domain::ClientId;
 use crate::http::AppState;
 use axum::extract::{Path, State};
@@ -57,7 +57,7 @@ pub async fn revoke(
 ) -> Result<Response, PageError> {
     let session = Session::require(&state, &headers, &uri).await?;
     session.check_csrf(&state, CSRF, form.get("csrf"))?;
-    let client: ClientId = id.parse().map_err(|_| PageError::not_found())?;
+    let client: ClientId = path_id(&id)?;
     let caller = &session.caller;
     state
         .services

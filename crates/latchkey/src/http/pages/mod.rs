@@ -201,6 +201,11 @@ async fn limit_page(
     }
 }
 
+/// An id from a page's path; one that does not parse names nothing there.
+pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, PageError> {
+    raw.parse().map_err(|_| PageError::not_found())
+}
+
 /// An instant as people read it on a page: to the minute, in UTC.
 pub fn shown(at: crate::domain::Timestamp) -> String {
     at.to_datetime().format("%Y-%m-%d %H:%M UTC").to_string()

@@ -32,6 +32,20 @@ impl Session {
         }
     }
 
+    /// Like `require`, for the admins' pages: anyone else is told nothing
+    /// is there, as the API tells them.
+    pub async fn require_admin(
+        state: &AppState,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<Self, PageError> {
+        let session = Self::require(state, headers, uri).await?;
+        match session.caller.is_admin() {
+            true => Ok(session),
+            false => Err(PageError::not_found()),
+        }
+    }
+
     /// The signed-in user, if any. Only a full session token counts: an
     /// OAuth access token or a narrowed API token placed in the cookie
     /// never signs anyone in to these pages.

@@ -4,8 +4,8 @@
 
 use super::form::PageForm;
 use super::templates::{TokenCreatedPage, TokenDeletePage, TokenRow, TokensPage};
-use super::{render, shown, PageError, Session};
-use crate::domain::{Timestamp, TokenId};
+use super::{path_id, render, shown, PageError, Session};
+use crate::domain::Timestamp;
 use crate::http::AppState;
 use crate::service::{NewToken, ServiceError};
 use axum::extract::{Path, State};
@@ -125,7 +125,7 @@ pub async fn confirm_delete(
     let token = state
         .services
         .tokens
-        .get(caller, caller.account_id(), token_id(&id)?)
+        .get(caller, caller.account_id(), path_id(&id)?)
         .await?;
     Ok(render(
         StatusCode::OK,
@@ -152,11 +152,7 @@ pub async fn delete(
     state
         .services
         .tokens
-        .delete(caller, caller.account_id(), token_id(&id)?)
+        .delete(caller, caller.account_id(), path_id(&id)?)
         .await?;
     Ok(Redirect::to("/tokens").into_response())
-}
-
-fn token_id(raw: &str) -> Result<TokenId, PageError> {
-    raw.parse().map_err(|_| PageError::not_found())
 }
