@@ -223,22 +223,9 @@ async fn flows_started_on_one_node_finish_on_another() {
         .script(|s| s.authorize_as = Some("octocat".to_owned()));
 
     // Login API device flow: started on A, completed on B.
-    let (status, started) = json_of(
-        a.request(Method::POST, "/login/oauth2/device/start", None, None)
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let (status, done) = json_of(
-        b.request(
-            Method::POST,
-            "/login/oauth2/device/complete",
-            None,
-            Some(started["encodedSession"].clone()),
-        )
-        .await,
-    )
-    .await;
+    let started = device_start(&a, "/login/oauth2/device/start").await;
+    let session = started["encodedSession"].clone();
+    let (status, done) = device_complete(&b, "/login/oauth2/device/complete", session).await;
     assert_eq!(status, StatusCode::OK, "{done}");
 
     // Login API web flow: authorize on A, GitHub's callback lands on B,

@@ -172,18 +172,8 @@ backend_fns!(
     a_client_that_stops_reading_is_cut_off,
 );
 
-/// A panic in a handler, behind the real edge layers, is a JSON 500 with a
-/// request id, and the server keeps serving.
-#[tokio::test]
-async fn a_panic_becomes_a_json_500() {
-    use axum::routing::get;
-    let routes = axum::Router::new()
-        .route(
-            "/panic",
-            get(|| async { panic!("boom") as &'static str })
-                .post(|| async { panic!("boom") as &'static str }),
-        )
-        .route("/fine", get(|| async { "fine" }));
+/// Serves `routes` behind the real edge and accept loop, on a random port.
+async fn serve_behind_the_edge(routes: axum::Router) -> std::net::SocketAddr {
     let app = latchkey::http::edge(
         routes,
         latchkey::http::EdgeConfig {
@@ -205,6 +195,22 @@ async fn a_panic_becomes_a_json_500() {
         limits,
         std::future::pending(),
     ));
+    addr
+}
+
+/// A panic in a handler, behind the real edge layers, is a JSON 500 with a
+/// request id, and the server keeps serving.
+#[tokio::test]
+async fn a_panic_becomes_a_json_500() {
+    use axum::routing::get;
+    let routes = axum::Router::new()
+        .route(
+            "/panic",
+            get(|| async { panic!("boom") as &'static str })
+                .post(|| async { panic!("boom") as &'static str }),
+        )
+        .route("/fine", get(|| async { "fine" }));
+    let addr = serve_behind_the_edge(routes).await;
     let client = reqwest::Client::new();
     let response = client
         .get(format!("http://{addr}/panic"))
@@ -250,27 +256,7 @@ async fn a_write_finishes_after_its_client_leaves() {
             "written"
         }),
     );
-    let app = latchkey::http::edge(
-        routes,
-        latchkey::http::EdgeConfig {
-            access_log: latchkey::http::AccessLog(None),
-            request_timeout: None,
-            metrics: None,
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = latchkey::http::server::ConnectionLimits {
-        header_read_timeout: Duration::from_secs(5),
-        max_connections: 16,
-        write_timeout: Duration::from_secs(5),
-    };
-    tokio::spawn(latchkey::http::server::serve(
-        listener,
-        app,
-        limits,
-        std::future::pending(),
-    ));
+    let addr = serve_behind_the_edge(routes).await;
     let gave_up = reqwest::Client::new()
         .post(format!("http://{addr}/write"))
         .timeout(Duration::from_millis(50))

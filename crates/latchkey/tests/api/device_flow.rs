@@ -1,22 +1,12 @@
 use crate::helpers::*;
 use fake_github::DeviceOutcome;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
-
-async fn start(app: &TestApp, path: &str) -> Value {
-    let (status, body) = json_of(app.request(Method::POST, path, None, None).await).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-async fn complete(app: &TestApp, path: &str, session: Value) -> (StatusCode, Value) {
-    json_of(app.request(Method::POST, path, None, Some(session)).await).await
-}
 
 async fn device_flow_logs_in_after_pending_polls(app: TestApp) {
     app.github.script(|s| s.device_pending_polls = 2);
-    let started = start(&app, "/login/oauth2/device/start").await;
+    let started = device_start(&app, "/login/oauth2/device/start").await;
     assert_eq!(started["url"], format!("{}/login/device", app.github.url()));
     let code = started["userCode"].as_str().unwrap();
     assert!(code.len() == 9 && code.as_bytes()[4] == b'-', "{code}");
@@ -25,7 +15,7 @@ async fn device_flow_logs_in_after_pending_polls(app: TestApp) {
     assert!(expires > chrono::Utc::now() + chrono::TimeDelta::minutes(14));
     let session = started["encodedSession"].clone();
 
-    let (status, token) = complete(&app, "/login/oauth2/device/complete", session).await;
+    let (status, token) = device_complete(&app, "/login/oauth2/device/complete", session).await;
     assert_eq!(status, StatusCode::OK, "{token}");
     let secret = token["secret"]["value"].as_str().unwrap();
     let (_, me) = json_of(app.get("/v1/login/token", secret).await).await;
@@ -66,8 +56,9 @@ async fn older_device_paths_work_too(app: TestApp) {
             "/v1/login/oauth2/device/complete",
         ),
     ] {
-        let started = start(&app, start_path).await;
-        let (status, body) = complete(&app, complete_path, started["encodedSession"].clone()).await;
+        let started = device_start(&app, start_path).await;
+        let (status, body) =
+            device_complete(&app, complete_path, started["encodedSession"].clone()).await;
         assert_eq!(status, StatusCode::OK, "{complete_path}: {body}");
     }
 }
@@ -86,8 +77,8 @@ async fn slow_down_adds_five_seconds(app: TestApp) {
         s.device_slow_down_on_poll = Some(1);
         s.device_slow_down_names_interval = false;
     });
-    let started = start(&app, "/login/oauth2/device/start").await;
-    let (status, body) = complete(
+    let started = device_start(&app, "/login/oauth2/device/start").await;
+    let (status, body) = device_complete(
         &app,
         "/login/oauth2/device/complete",
         started["encodedSession"].clone(),
@@ -104,8 +95,8 @@ async fn slow_down_adds_five_seconds(app: TestApp) {
 async fn denied_and_expired_are_401(app: TestApp) {
     for outcome in [DeviceOutcome::Deny, DeviceOutcome::Expire] {
         app.github.script(|s| s.device_outcome = outcome.clone());
-        let started = start(&app, "/login/oauth2/device/start").await;
-        let (status, body) = complete(
+        let started = device_start(&app, "/login/oauth2/device/start").await;
+        let (status, body) = device_complete(
             &app,
             "/login/oauth2/device/complete",
             started["encodedSession"].clone(),
@@ -117,7 +108,7 @@ async fn denied_and_expired_are_401(app: TestApp) {
 }
 
 async fn tampered_sessions_are_400(app: TestApp) {
-    let started = start(&app, "/login/oauth2/device/start").await;
+    let started = device_start(&app, "/login/oauth2/device/start").await;
     let session = started["encodedSession"].as_str().unwrap();
     let mut tampered = session.as_bytes().to_vec();
     let mid = tampered.len() / 2;
@@ -153,9 +144,9 @@ async fn pending_past_the_longest_wait_is_408(backend: Backend) {
     })
     .await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
-    let started = start(&app, "/login/oauth2/device/start").await;
+    let started = device_start(&app, "/login/oauth2/device/start").await;
     let clock = Instant::now();
-    let (status, body) = complete(
+    let (status, body) = device_complete(
         &app,
         "/login/oauth2/device/complete",
         started["encodedSession"].clone(),
@@ -191,9 +182,9 @@ async fn concurrent_completions_are_bounded(backend: Backend) {
     })
     .await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
-    let a = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
-    let b = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
-    let first = complete(&app, "/login/oauth2/device/complete", a);
+    let a = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let b = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let first = device_complete(&app, "/login/oauth2/device/complete", a);
     let second = async {
         // Once the first completion polls, it holds the node's only slot.
         eventually("the first poll", || polled(&app)).await;
@@ -216,7 +207,7 @@ async fn one_completion_per_device_code_at_a_time(backend: Backend) {
     })
     .await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
-    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let session = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
     let url = format!("{}/login/oauth2/device/complete", app.base);
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(64));
     let mut racers = tokio::task::JoinSet::new();
@@ -243,8 +234,8 @@ async fn one_completion_per_device_code_at_a_time(backend: Backend) {
         refused += 1;
     }
     // Another user is not starved: the node's other slot serves them.
-    let other = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
-    let (status, body) = complete(&app, "/login/oauth2/device/complete", other).await;
+    let other = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let (status, body) = device_complete(&app, "/login/oauth2/device/complete", other).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
     let (status, _) = racers.join_next().await.unwrap().unwrap();
     assert_eq!(
@@ -254,7 +245,7 @@ async fn one_completion_per_device_code_at_a_time(backend: Backend) {
     );
     // Once it has answered, the session can be completed again.
     app.github.script(|s| s.device_pending_polls = 0);
-    let (status, body) = complete(&app, "/login/oauth2/device/complete", session).await;
+    let (status, body) = device_complete(&app, "/login/oauth2/device/complete", session).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -264,9 +255,9 @@ async fn the_lease_holds_across_nodes(backend: Backend) {
     })
     .await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
-    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let session = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
     let (_other_stop, other) = second_node(&app).await;
-    let first = complete(&app, "/login/oauth2/device/complete", session.clone());
+    let first = device_complete(&app, "/login/oauth2/device/complete", session.clone());
     let second = async {
         eventually("the first node's poll", || polled(&app)).await;
         let response = app
@@ -293,13 +284,13 @@ async fn github_sees_one_poll_per_interval(backend: Backend) {
         s.device_interval = 1;
         s.device_pending_polls = 2;
     });
-    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let session = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
     // Polls at 0 s and 1 s, then gives up before the next one would be due.
-    let (status, _) = complete(&app, "/login/oauth2/device/complete", session.clone()).await;
+    let (status, _) = device_complete(&app, "/login/oauth2/device/complete", session.clone()).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
     // The client calls again at once; GitHub still hears from us no sooner
     // than one interval after the last poll.
-    let (status, body) = complete(&app, "/login/oauth2/device/complete", session).await;
+    let (status, body) = device_complete(&app, "/login/oauth2/device/complete", session).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let gaps = poll_gaps(&app);
     assert_eq!(gaps.len(), 2, "{gaps:?}");
@@ -327,7 +318,7 @@ async fn second_node(app: &TestApp) -> (tokio::sync::oneshot::Sender<()>, std::n
 async fn sessions_survive_a_restart_and_other_nodes(backend: Backend) {
     // Two servers on one database share the stored session key.
     let app = TestApp::spawn(backend).await;
-    let started = start(&app, "/login/oauth2/device/start").await;
+    let started = device_start(&app, "/login/oauth2/device/start").await;
     let (_stop, other) = second_node(&app).await;
     let response = app
         .client
@@ -351,7 +342,7 @@ backend_tests!(
 async fn an_abandoned_completion_frees_its_lease(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.github.script(|s| s.device_pending_polls = u32::MAX);
-    let session = start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
+    let session = device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone();
     // The client gives up while the server waits for the user.
     let hasty = reqwest::Client::builder()
         .timeout(Duration::from_millis(500))
@@ -376,7 +367,7 @@ async fn an_abandoned_completion_frees_its_lease(backend: Backend) {
     }
     assert_eq!(held, 0, "the lease is still held");
     app.github.script(|s| s.device_pending_polls = 0);
-    let (status, body) = complete(&app, "/login/oauth2/device/complete", session).await;
+    let (status, body) = device_complete(&app, "/login/oauth2/device/complete", session).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -388,7 +379,8 @@ async fn one_client_cannot_take_every_polling_slot(backend: Backend) {
     app.github.script(|s| s.device_pending_polls = u32::MAX);
     let mut sessions = Vec::new();
     for _ in 0..5 {
-        sessions.push(start(&app, "/login/oauth2/device/start").await["encodedSession"].clone());
+        sessions
+            .push(device_start(&app, "/login/oauth2/device/start").await["encodedSession"].clone());
     }
     let mut waiting = tokio::task::JoinSet::new();
     for session in sessions.drain(..4) {
@@ -454,12 +446,12 @@ async fn a_configured_session_key_is_used(backend: Backend) {
         s.login.session_key = Some(latchkey::config::Secret(key.clone()));
     })
     .await;
-    let started = start(&app, "/login/oauth2/device/start").await;
+    let started = device_start(&app, "/login/oauth2/device/start").await;
     // Readable with the configured key, not with any other.
     let configured = latchkey::crypto::ServerKey::from_base64(&key).unwrap();
     let session = started["encodedSession"].as_str().unwrap();
     assert!(configured.open("device-session-v1", session).is_some());
-    let (status, _) = complete(
+    let (status, _) = device_complete(
         &app,
         "/login/oauth2/device/complete",
         started["encodedSession"].clone(),

@@ -297,22 +297,9 @@ async fn without_a_client_secret_only_the_device_flow_logs_in(backend: Backend) 
     .await;
     assert!(body["error"].as_str().unwrap().contains("client secret"));
     // The device flow needs no secret and works.
-    let (status, started) = json_of(
-        app.request(Method::POST, "/login/oauth2/device/start", None, None)
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let (status, token) = json_of(
-        app.request(
-            Method::POST,
-            "/login/oauth2/device/complete",
-            None,
-            Some(started["encodedSession"].clone()),
-        )
-        .await,
-    )
-    .await;
+    let started = device_start(&app, "/login/oauth2/device/start").await;
+    let session = started["encodedSession"].clone();
+    let (status, token) = device_complete(&app, "/login/oauth2/device/complete", session).await;
     assert_eq!(status, StatusCode::OK, "{token}");
 }
 

@@ -388,6 +388,18 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// Starts a Login API device flow at `path`: the start answer, which must be 200.
+pub async fn device_start(app: &TestApp, path: &str) -> Value {
+    let (status, body) = json_of(app.request(Method::POST, path, None, None).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Completes a device flow at `path` with its `encodedSession`.
+pub async fn device_complete(app: &TestApp, path: &str, session: Value) -> (StatusCode, Value) {
+    json_of(app.request(Method::POST, path, None, Some(session)).await).await
+}
+
 pub async fn json_of(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
