@@ -29,38 +29,17 @@ for _ in $(seq 1 100); do
 done
 base="http://127.0.0.1:$PORT"
 secret=$(tr -d '[:space:]' < "$work/admin-token")
+export SECRET=$secret  # for bench/lua/create.lua
 account=$(curl -fsS "$base/v1/login/token" -H "Authorization: Bearer $secret" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
 python3 bench/refresh_tokens.py "$base" "$secret" 8 > "$work/pairs.txt"
 
-printf 'wrk.method = "POST"\nwrk.body = "{\\"expiresAt\\": \\"2100-01-01T00:00:00Z\\"}"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer %s"\n' \
-  "$secret" > "$work/create.lua"
-cat > "$work/refresh.lua" <<'LUA'
-local counter = 0
-function setup(thread) counter = counter + 1; thread:set("id", counter) end
-function init(args)
-  local k = 0
-  for line in io.lines(os.getenv("PAIRS")) do
-    if k == 0 then basic = line elseif k == id then current = line end
-    k = k + 1
-  end
-end
-function request()
-  return wrk.format("POST", "/oauth/token",
-    {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic " .. basic},
-    "grant_type=refresh_token&refresh_token=" .. current)
-end
-function response(status, headers, body)
-  local t = body:match('"refresh_token":"([^"]+)"')
-  if t then current = t end
-end
-LUA
 
 wrk -t1 -c16 -d"${LOAD}s" -H "Authorization: Bearer $secret" "$base/v1/login/token" > "$work/validate.txt" &
 w1=$!
-wrk -t1 -c8 -d"${LOAD}s" -s "$work/create.lua" "$base/v1/accounts/$account/tokens" > "$work/create.txt" &
+wrk -t1 -c8 -d"${LOAD}s" -s bench/lua/create.lua "$base/v1/accounts/$account/tokens" > "$work/create.txt" &
 w2=$!
-PAIRS="$work/pairs.txt" wrk -t8 -c8 -d"${LOAD}s" -s "$work/refresh.lua" "$base" > "$work/refresh.txt" &
+PAIRS="$work/pairs.txt" wrk -t8 -c8 -d"${LOAD}s" -s bench/lua/refresh.lua "$base" > "$work/refresh.txt" &
 w3=$!
 # Logins: the Login API's web flow, each a GitHub round trip through the
 # in-process fake, then the poll that hands out a new durable token.

@@ -73,12 +73,7 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $basic"
 LUA
 
-cat > "$work/create.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"expiresAt": "2100-01-01T00:00:00Z"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $secret"
-LUA
+export SECRET=$secret  # for bench/lua/create.lua
 
 # run NAME URL [wrk args...] -> prints "rps p50 p99"
 run() {
@@ -117,7 +112,7 @@ read -r base_rps base_p50 base_p99 < <(median "$work/base.all")
 read -r health_rps health_p50 health_p99 < <(median "$work/health.all")
 read -r valid_rps valid_p50 valid_p99 < <(median "$work/validate.all")
 read -r intro_rps intro_p50 intro_p99 < <(median "$work/introspect.all")
-read -r create_rps create_p50 create_p99 < <(run create "http://127.0.0.1:$PORT/v1/accounts/$account/tokens" -s "$work/create.lua")
+read -r create_rps create_p50 create_p99 < <(run create "http://127.0.0.1:$PORT/v1/accounts/$account/tokens" -s bench/lua/create.lua)
 read -r grant_rps grant_p50 grant_p99 < <(run grant "http://127.0.0.1:$PORT/oauth/token" -s "$work/grant.lua")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 health_ratio=$(ratio "$health_rps" "$base_rps")

@@ -55,27 +55,6 @@ function request()
   return wrk.format("GET", "/v1/login/token", {["Authorization"] = "Bearer " .. secrets[(i % n) + 1]})
 end
 LUA
-# One connection per thread, so each thread's chain of refresh tokens is its own.
-cat > "$work/refresh.lua" <<'LUA'
-local counter = 0
-function setup(thread) counter = counter + 1; thread:set("id", counter) end
-function init(args)
-  local k = 0
-  for line in io.lines(os.getenv("PAIRS")) do
-    if k == 0 then basic = line elseif k == id then current = line end
-    k = k + 1
-  end
-end
-function request()
-  return wrk.format("POST", "/oauth/token",
-    {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic " .. basic},
-    "grant_type=refresh_token&refresh_token=" .. current)
-end
-function response(status, headers, body)
-  local t = body:match('"refresh_token":"([^"]+)"')
-  if t then current = t end
-end
-LUA
 
 # run NAME URL [wrk args...] -> "rps p50 p99"; fails on any non-2xx answer.
 run() {
@@ -139,6 +118,7 @@ for backend in $BACKENDS; do
   read -r pid _ < <(start "$PORT" "$url" --dev)
   pids+=("$pid")
   secret=$(tr -d '[:space:]' < "$work/admin-token")
+  export SECRET=$secret  # for bench/lua/create.lua
   account=$(curl -fsS "http://127.0.0.1:$PORT/v1/login/token" -H "Authorization: Bearer $secret" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
   rows+=("| $backend | cold start to the first 200 (schema present; creating it: $first_ms ms) | $cold_ms ms | | |")
@@ -174,23 +154,21 @@ for backend in $BACKENDS; do
     -d grant_type=client_credentials | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   printf 'wrk.method = "POST"\nwrk.body = "token=%s"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\nwrk.headers["Authorization"] = "Basic %s"\n' \
     "$access" "$basic" > "$work/introspect.lua"
-  printf 'wrk.method = "POST"\nwrk.body = "{\\"expiresAt\\": \\"2100-01-01T00:00:00Z\\"}"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer %s"\n' \
-    "$secret" > "$work/create.lua"
   read -r b_rps _ _ < <(run base "http://127.0.0.1:$BASE_PORT/healthcheck")
   read -r i_rps i_p50 i_p99 < <(run introspect "http://127.0.0.1:$PORT/oauth/introspect" -s "$work/introspect.lua")
   rows+=("| $backend | introspection | $i_rps | $i_p50 / $i_p99 | $(ratio "$i_rps" "$b_rps") |")
-  read -r c_rps c_p50 c_p99 < <(run create "http://127.0.0.1:$PORT/v1/accounts/$account/tokens" -s "$work/create.lua")
+  read -r c_rps c_p50 c_p99 < <(run create "http://127.0.0.1:$PORT/v1/accounts/$account/tokens" -s bench/lua/create.lua)
   rows+=("| $backend | durable token creation, one node | $c_rps | $c_p50 / $c_p99 | |")
   python3 bench/refresh_tokens.py "http://127.0.0.1:$PORT" "$secret" 8 > "$work/pairs.txt"
-  read -r r_rps r_p50 r_p99 < <(PAIRS="$work/pairs.txt" THREADS=8 CONNECTIONS=8 run refresh "http://127.0.0.1:$PORT" -s "$work/refresh.lua")
+  read -r r_rps r_p50 r_p99 < <(PAIRS="$work/pairs.txt" THREADS=8 CONNECTIONS=8 run refresh "http://127.0.0.1:$PORT" -s bench/lua/refresh.lua)
   rows+=("| $backend | refresh grant (8 chains, each rotating) | $r_rps | $r_p50 / $r_p99 | |")
   if [ "$backend" = postgres ]; then
     read -r pid2 _ < <(start "$PORT2" "$url" --dev)
     pids+=("$pid2")
-    wrk -t1 -c16 -d"$DURATION" --latency -s "$work/create.lua" \
+    wrk -t1 -c16 -d"$DURATION" --latency -s bench/lua/create.lua \
       "http://127.0.0.1:$PORT2/v1/accounts/$account/tokens" > "$work/create2.txt" &
     w2=$!
-    wrk -t1 -c16 -d"$DURATION" --latency -s "$work/create.lua" \
+    wrk -t1 -c16 -d"$DURATION" --latency -s bench/lua/create.lua \
       "http://127.0.0.1:$PORT/v1/accounts/$account/tokens" > "$work/create1.txt"
     wait "$w2"
     ! grep -q Non-2xx "$work/create1.txt" "$work/create2.txt" || { cat "$work"/create?.txt >&2; exit 1; }
