@@ -92,7 +92,7 @@ pub async fn start(
     let metrics = Arc::new(Metrics::new());
     let services = Services::new(
         store.clone(),
-        settings.token_cache_ttl,
+        settings.token_cache,
         key,
         login_config(&settings.login, &public_url),
         metrics.clone(),

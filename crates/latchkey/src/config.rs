@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::domain::Email;
 use crate::http::AccessLog;
+use crate::service::TokenCacheConfig;
 use anyhow::{bail, Context};
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -51,6 +52,10 @@ pub struct ServeArgs {
     /// should a revocation message from another node be lost.
     #[arg(long, env = "LATCHKEY_TOKEN_CACHE_TTL_SECS")]
     pub token_cache_ttl_secs: Option<u64>,
+    /// Validated tokens held in memory (about 400 bytes each); a check of a
+    /// token beyond them costs one indexed database lookup.
+    #[arg(long, env = "LATCHKEY_TOKEN_CACHE_CAPACITY")]
+    pub token_cache_capacity: Option<u64>,
     /// Seconds between janitor runs (removing expired rows); 0 turns it off.
     #[arg(long, env = "LATCHKEY_JANITOR_INTERVAL_SECS")]
     pub janitor_interval_secs: Option<u64>,
@@ -203,6 +208,7 @@ pub struct FileConfig {
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Option<String>,
     pub token_cache_ttl_secs: Option<u64>,
+    pub token_cache_capacity: Option<u64>,
     pub janitor_interval_secs: Option<u64>,
     pub janitor_batch: Option<u32>,
     pub last_use_flush_secs: Option<u64>,
@@ -293,6 +299,8 @@ impl DatabaseSettings {
     }
 }
 
+const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 100_000;
+
 /// Everything `serve` needs, resolved and validated.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -302,7 +310,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub bootstrap_token_file: Option<PathBuf>,
     pub bootstrap_admin_email: Email,
-    pub token_cache_ttl: Duration,
+    pub token_cache: TokenCacheConfig,
     /// Between janitor runs; `None`: no janitor in this process.
     pub janitor_interval: Option<Duration>,
     pub janitor_batch: u32,
@@ -600,11 +608,17 @@ impl Settings {
                 .bootstrap_token_file
                 .or_else(|| file.bootstrap_token_file.clone()),
             bootstrap_admin_email,
-            token_cache_ttl: Duration::from_secs(
-                args.token_cache_ttl_secs
-                    .or(file.token_cache_ttl_secs)
-                    .unwrap_or(30),
-            ),
+            token_cache: TokenCacheConfig {
+                ttl: Duration::from_secs(
+                    args.token_cache_ttl_secs
+                        .or(file.token_cache_ttl_secs)
+                        .unwrap_or(30),
+                ),
+                capacity: args
+                    .token_cache_capacity
+                    .or(file.token_cache_capacity)
+                    .unwrap_or(DEFAULT_TOKEN_CACHE_CAPACITY),
+            },
             janitor_interval: match args
                 .janitor_interval_secs
                 .or(file.janitor_interval_secs)
@@ -669,7 +683,8 @@ mod tests {
         let s = Settings::resolve(args, &f).unwrap();
         assert_eq!(s.listen.port(), 2);
         assert_eq!(s.database.url.0, "sqlite://f.db");
-        assert_eq!(s.token_cache_ttl, Duration::from_secs(5));
+        assert_eq!(s.token_cache.ttl, Duration::from_secs(5));
+        assert_eq!(s.token_cache.capacity, DEFAULT_TOKEN_CACHE_CAPACITY);
     }
 
     #[test]

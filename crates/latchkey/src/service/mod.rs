@@ -31,7 +31,7 @@ pub use last_use::{record_last_use, LastRecorded, LastUse};
 pub use peers::{listen_to_peers, Caches, Peers};
 pub use signup_policy::SignupPolicy;
 pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
-pub use token_cache::TokenCache;
+pub use token_cache::{TokenCache, TokenCacheConfig};
 pub use tokens::{NewToken, TokenService};
 pub use web_flow::{
     is_local_path, redirect_allowed, BrowserSignIn, CallbackOutcome, PendingConfirmation,
@@ -80,7 +80,7 @@ pub struct Services {
 impl Services {
     pub fn new(
         store: Store,
-        cache_ttl: Duration,
+        cache: TokenCacheConfig,
         key: ServerKey,
         login: LoginConfig,
         metrics: Arc<Metrics>,
@@ -88,8 +88,8 @@ impl Services {
         oauth: oauth::OAuthConfig,
     ) -> Result<Self, ServiceError> {
         let cache = Arc::new(TokenCache::new(
-            cache_ttl,
-            100_000,
+            cache.ttl,
+            cache.capacity,
             Some(Peers::new(store.clone())),
         ));
         let tokens = TokenService::new(store.clone(), cache.clone());

@@ -4,6 +4,16 @@ use moka::sync::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// The in-process cache of validated tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenCacheConfig {
+    /// How long a verdict may be served: the fallback should a revocation
+    /// message from another node be lost.
+    pub ttl: Duration,
+    /// Entries at most; 0 sends every check to the database.
+    pub capacity: u64,
+}
+
 /// Validated secrets, keyed by hash, so the hot path skips the database.
 ///
 /// Deletions evict entries on this node at once and are told to the other

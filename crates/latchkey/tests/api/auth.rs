@@ -204,6 +204,26 @@ async fn logout_with_a_bearer_token_ends_that_token(app: TestApp) {
     );
 }
 
+/// `--token-cache-capacity` bounds the cache: at 0 every check reads the
+/// table, so a row removed behind the server's back is refused at once,
+/// where the default cache keeps the verdict until its TTL.
+async fn the_token_cache_capacity_is_honoured(backend: Backend) {
+    for (capacity, still_valid) in [(0, false), (100_000, true)] {
+        let app = TestApp::spawn_with(backend, |s| s.token_cache.capacity = capacity).await;
+        let (user, secret) = app.user_with_token("Cai", "cai@example.com").await;
+        assert_eq!(
+            app.get("/v1/login/token", &secret).await.status(),
+            StatusCode::OK
+        );
+        app.sql(&format!("DELETE FROM tokens WHERE account_id = '{user}'"))
+            .await;
+        let status = app.get("/v1/login/token", &secret).await.status();
+        assert_eq!(status == StatusCode::OK, still_valid, "capacity {capacity}");
+    }
+}
+
+backend_fns!(the_token_cache_capacity_is_honoured);
+
 backend_tests!(
     the_header_wins_over_the_cookie,
     logout_with_a_bearer_token_ends_that_token,

@@ -33,7 +33,7 @@ async fn status(node: &TestApp, path: &str, secret: &str) -> StatusCode {
 async fn spawn_cluster() -> (TestApp, TestApp) {
     // A TTL far beyond the test's second: only a notification can evict.
     let a = TestApp::spawn_with(Backend::Postgres, |s| {
-        s.token_cache_ttl = Duration::from_secs(600);
+        s.token_cache.ttl = Duration::from_secs(600);
         s.oauth.device_interval = Duration::from_secs(1);
     })
     .await;
