@@ -102,15 +102,20 @@ impl Serialize for GrantTypes {
 impl<'de> Deserialize<'de> for GrantTypes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let names = Vec::<String>::deserialize(deserializer)?;
-        names
-            .iter()
-            .map(|n| {
-                GrantType::ALL
-                    .into_iter()
-                    .find(|g| g.as_str() == n)
-                    .ok_or_else(|| de::Error::custom(format!("unknown grant type {n:?}")))
-            })
-            .collect()
+        let mut set = GrantTypes(0);
+        for n in &names {
+            let grant = GrantType::ALL
+                .into_iter()
+                .find(|g| g.as_str() == n)
+                .ok_or_else(|| de::Error::custom(format!("unknown grant type {n:?}")))?;
+            if set.contains(grant) {
+                return Err(de::Error::custom(format!(
+                    "grant type {n:?} is listed twice"
+                )));
+            }
+            set.0 |= grant.bit();
+        }
+        Ok(set)
     }
 }
 

@@ -148,15 +148,20 @@ impl Serialize for ScopeSet {
 
 impl<'de> Deserialize<'de> for ScopeSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // The schema says `uniqueItems`: a name given twice is refused, not
+        // silently merged, so what a client sends is what it documents.
         let names = Vec::<String>::deserialize(deserializer)?;
-        names
-            .iter()
-            .map(|n| {
-                Scope::parse(n).ok_or_else(|| {
-                    de::Error::custom(format!("unknown scope {n:?}; known: {}", ScopeSet::all()))
-                })
-            })
-            .collect()
+        let mut set = ScopeSet::EMPTY;
+        for n in &names {
+            let scope = Scope::parse(n).ok_or_else(|| {
+                de::Error::custom(format!("unknown scope {n:?}; known: {}", ScopeSet::all()))
+            })?;
+            if set.contains(scope) {
+                return Err(de::Error::custom(format!("scope {n:?} is listed twice")));
+            }
+            set.insert(scope);
+        }
+        Ok(set)
     }
 }
 

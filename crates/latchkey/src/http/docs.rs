@@ -14,7 +14,8 @@ pub struct Docs {
 
 impl Docs {
     pub fn new(api: &utoipa::openapi::OpenApi) -> Self {
-        let value = serde_json::to_value(api).unwrap_or_default();
+        let mut value = serde_json::to_value(api).unwrap_or_default();
+        add_edge_responses(&mut value);
         let page = DocsPage::from_openapi(&value);
         Self {
             json: serde_json::to_string_pretty(&value).unwrap_or_default(),
@@ -34,6 +35,44 @@ impl Docs {
 
     pub fn html_response(&self) -> Response {
         Html(self.html.clone()).into_response()
+    }
+}
+
+/// What the edge may answer for any operation, whatever its handler
+/// declares: a request slower than the timeout (408), a body over the limit
+/// (413, where there is a body), the database unreachable (503), and a fault
+/// (500). Added here once instead of on every handler.
+fn add_edge_responses(api: &mut Value) {
+    let error = |description: &str| {
+        serde_json::json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        })
+    };
+    let Some(paths) = api.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for operation in item.values_mut().filter_map(Value::as_object_mut) {
+            let has_body = operation.contains_key("requestBody");
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| error(description));
+            };
+            add("408", "The request took longer than the server allows");
+            if has_body {
+                add("413", "The request body is over 64 KiB");
+            }
+            add("500", "Internal error");
+            add("503", "The database is unreachable; retry later");
+        }
     }
 }
 

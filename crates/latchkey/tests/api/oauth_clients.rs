@@ -195,6 +195,8 @@ async fn public_clients_and_bad_registrations(app: TestApp) {
         json!({"name": "x", "redirectUris": ["https://a.example/cb"], "public": true, "grantTypes": ["client_credentials"]}),
         json!({"name": "x", "redirectUris": [], "grantTypes": ["authorization_code"]}),
         json!({"name": "x", "redirectUris": ["https://a.example/cb"], "grantTypes": ["password"]}),
+        json!({"name": "x", "redirectUris": ["https://a.example/cb"], "grantTypes": ["refresh_token", "refresh_token"]}),
+        json!({"name": "x", "redirectUris": ["https://a.example/cb"], "scopes": ["email", "email"]}),
         json!({"name": "x", "redirectUris": ["https://a.example/cb"], "surprise": 1}),
     ] {
         assert_invalid(

@@ -225,6 +225,8 @@ async fn named_and_narrowed_api_tokens(app: TestApp) {
     for bad in [
         json!({"expiresAt": FAR_FUTURE, "scopes": []}),
         json!({"expiresAt": FAR_FUTURE, "scopes": ["root"]}),
+        // The schema says uniqueItems; a repeat is refused, not merged.
+        json!({"expiresAt": FAR_FUTURE, "scopes": ["email", "email"]}),
         json!({"expiresAt": FAR_FUTURE, "name": ""}),
         json!({"expiresAt": FAR_FUTURE, "name": "x".repeat(101)}),
     ] {

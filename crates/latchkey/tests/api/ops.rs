@@ -270,6 +270,14 @@ async fn every_path_parameter_is_in_its_template(app: TestApp) {
                 })
                 .unwrap_or_default();
             assert_eq!(declared, in_template, "{method} {path}");
+            // What the edge answers for any operation is documented on each.
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["408", "500", "503"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(responses.contains_key("413"), "{method} {path}: 413");
+            }
             checked += 1;
         }
     }
