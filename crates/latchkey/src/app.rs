@@ -126,6 +126,10 @@ pub async fn start(
             services.caches.clone(),
         )),
         tokio::spawn(metrics_upkeep(metrics.clone())),
+        tokio::spawn(service::watch_database(
+            store.clone(),
+            services.health.clone(),
+        )),
     ];
     let http = &settings.http;
     let app = http::app(

@@ -46,6 +46,9 @@ pub enum ApiError {
         retry_after: u64,
     },
     Busy,
+    /// The database cannot be reached: 503 at once, so clients and load
+    /// balancers retry elsewhere or later instead of waiting.
+    Unavailable,
     External(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -70,6 +73,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Busy => ApiError::Busy,
             ServiceError::TooManyFromClient => ApiError::TooManyRequests { retry_after: 5 },
             err @ ServiceError::External(_) => ApiError::External(err.to_string()),
+            ServiceError::Unavailable => ApiError::Unavailable,
             ServiceError::Internal(err) => ApiError::Internal(Box::new(err)),
         }
     }
@@ -150,6 +154,14 @@ impl IntoResponse for ApiError {
                 ),
                 header::RETRY_AFTER,
                 HeaderValue::from_static("5"),
+            ),
+            ApiError::Unavailable => with_header(
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database is unreachable; try again shortly",
+                ),
+                header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
             ),
             ApiError::External(msg) => {
                 let mut response = error(StatusCode::INTERNAL_SERVER_ERROR, &msg);

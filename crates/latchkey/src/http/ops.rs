@@ -1,5 +1,6 @@
 //! Liveness, version and Prometheus metrics.
 
+use super::error::{ApiError, ErrorBody};
 use super::extract::Json;
 use super::{AppState, Empty};
 use crate::metrics::Metrics;
@@ -17,11 +18,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(version))
 }
 
-/// Answers 200 while the process serves requests.
+/// Answers 200 while the process serves requests and reaches its database
+/// (checked every second); 503 while the database is unreachable, so a load
+/// balancer can send traffic elsewhere.
 #[utoipa::path(get, security(()), path = "/healthcheck", tag = "Operations",
-    responses((status = 200, body = Empty)))]
-async fn healthcheck() -> Json<Empty> {
-    Json(Empty {})
+    responses((status = 200, body = Empty),
+        (status = 503, body = ErrorBody, description = "The database is unreachable")))]
+async fn healthcheck(State(state): State<AppState>) -> Result<Json<Empty>, ApiError> {
+    match state.services.health.database_up() {
+        true => Ok(Json(Empty {})),
+        false => Err(ApiError::Unavailable),
+    }
 }
 
 #[derive(Serialize, ToSchema)]

@@ -33,8 +33,23 @@ pub enum ServiceError {
     /// GitHub failed or could not be reached; the text is safe to show.
     #[error("External service call failed: {0}")]
     External(String),
+    /// The database cannot be reached; the request may be retried.
+    #[error("The database is unreachable; try again shortly")]
+    Unavailable,
     #[error(transparent)]
-    Internal(#[from] StoreError),
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unreachable");
+                ServiceError::Unavailable
+            }
+            err => ServiceError::Internal(err),
+        }
+    }
 }
 
 impl ServiceError {

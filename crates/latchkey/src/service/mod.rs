@@ -10,6 +10,7 @@ mod csrf;
 mod device_flow;
 mod error;
 mod github_login;
+mod health;
 mod last_use;
 pub mod oauth;
 mod peers;
@@ -27,6 +28,7 @@ pub use csrf::Csrf;
 pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;
 pub use github_login::{GithubLogin, ACCESS_TOKEN_EXCHANGE_DISABLED};
+pub use health::{watch_database, Health};
 pub use last_use::{record_last_use, LastRecorded, LastUse};
 pub use peers::{listen_to_peers, Caches, Peers};
 pub use signup_policy::SignupPolicy;
@@ -75,6 +77,8 @@ pub struct Services {
     pub caches: Caches,
     /// Uses waiting to be written (see `record_last_use`).
     pub last_use: Arc<LastUse>,
+    /// Whether the database answers (see `watch_database`).
+    pub health: Health,
 }
 
 impl Services {
@@ -120,6 +124,7 @@ impl Services {
         Ok(Self {
             csrf: Csrf::new(key.clone()),
             last_use,
+            health: Health::default(),
             caches: Caches {
                 tokens: cache.clone(),
                 clients: oauth.clients.clone(),

@@ -20,12 +20,19 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The database cannot be reached (refused, dropped, no free connection
+    /// in time, shutting down): worth retrying, unlike the errors above.
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
+        if unreachable(&err) {
+            return StoreError::Unavailable(err.to_string());
+        }
         match err.as_database_error() {
             Some(db) if db.is_unique_violation() => StoreError::Conflict,
             Some(db) if db.is_foreign_key_violation() => StoreError::MissingReference,
@@ -34,7 +41,31 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Failures of the connection rather than of the statement: PostgreSQL's
+/// class 08 (connection exception) and 57P (the server shutting down or
+/// starting), and sqlx's own I/O, TLS, wire-protocol, pool and worker
+/// failures. (A connection closed during the handshake surfaces as a
+/// protocol error: "unexpected response from SSLRequest".)
+fn unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
     /// The same failure for another waiter of a batch; database details are
     /// summarised, since `sqlx::Error` cannot be cloned.
     pub fn clone_kind(&self) -> StoreError {
@@ -45,6 +76,7 @@ impl StoreError {
             StoreError::UnsupportedUrl => StoreError::UnsupportedUrl,
             StoreError::Corrupt(col) => StoreError::Corrupt(col),
             StoreError::File(what) => StoreError::File(what.clone()),
+            StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
             other => StoreError::Batch(other.to_string()),
         }
     }

@@ -181,6 +181,12 @@ impl Store {
         }
     }
 
+    /// One round trip, for the health watcher.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -208,7 +214,14 @@ fn pool_options(
 ) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
+        // Reaching PostgreSQL over the network may fail: a request then
+        // waits at most this long for a connection and gets a 503, rather
+        // than hanging while sqlx retries. A local SQLite file never goes
+        // away, so there the bound only caps a queue of readers.
+        .acquire_timeout(match backend {
+            Backend::Postgres => Duration::from_secs(2),
+            Backend::Sqlite => Duration::from_secs(10),
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

@@ -202,7 +202,16 @@ async fn github_failures_map_to_401_and_500(app: TestApp) {
         s.latency = std::time::Duration::from_millis(2500);
     });
     let started = std::time::Instant::now();
-    let (status, body) = login_as(&app, "octocat").await;
+    // While the login waits on GitHub, the rest of the API answers at once.
+    let meanwhile = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let quick = std::time::Instant::now();
+        let me = app.get("/v1/login/token", &app.admin_secret).await;
+        (me.status(), quick.elapsed())
+    };
+    let ((status, body), (other, took)) = tokio::join!(login_as(&app, "octocat"), meanwhile);
+    assert_eq!(other, StatusCode::OK);
+    assert!(took < std::time::Duration::from_millis(500), "{took:?}");
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(body["error"]
         .as_str()
@@ -217,14 +226,33 @@ async fn unreachable_github_is_500(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| {
         // Nothing listens on port 9 of loopback.
         s.login.github_api_url = "http://127.0.0.1:9".into();
+        s.login.github_web_url = "http://127.0.0.1:9".into();
     })
     .await;
+    let started = std::time::Instant::now();
     let (status, body) = json_of(exchange(&app, "provider=github&access-token=gho_x").await).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(body["error"]
         .as_str()
         .unwrap()
         .starts_with("External service call failed"));
+    // The device flow's start asks GitHub for a code: the same fast 500.
+    let (status, body) = json_of(
+        app.request(Method::POST, "/login/oauth2/device/start", None, None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // The rest of the API does not need GitHub.
+    let (user, secret) = app.user_with_token("Uma", "uma@example.com").await;
+    assert_eq!(
+        app.get(&format!("/v1/accounts/{user}"), &secret)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 async fn bad_parameters_are_400(app: TestApp) {

@@ -98,7 +98,7 @@ pub enum Backend {
 
 /// The PostgreSQL server to test against. The variants that call this only
 /// run when the variable was set at build time; unset now is a failure.
-fn postgres_url() -> String {
+pub fn postgres_url() -> String {
     match std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => panic!(

@@ -21,6 +21,7 @@ mod oauth_scopes;
 mod oauth_security;
 mod oauth_support;
 mod ops;
+mod outages;
 mod sweeper;
 mod tokens;
 mod web_flow;

@@ -130,6 +130,9 @@ impl From<crate::service::ServiceError> for PageError {
         use crate::service::ServiceError;
         match err {
             ServiceError::Internal(err) => PageError::Internal(err.to_string()),
+            err @ ServiceError::Unavailable => {
+                PageError::Status(StatusCode::SERVICE_UNAVAILABLE, err.to_string())
+            }
             ServiceError::NotFound(_) => PageError::not_found(),
             ServiceError::Invalid(problems) => PageError::bad_request(problems.join("; ")),
             ServiceError::Forbidden(why) => {

@@ -19,6 +19,9 @@ pub enum ErrorCode {
     SlowDown,
     ExpiredToken,
     ServerError,
+    /// The database cannot be reached (RFC 6749 §4.1.2.1 names it for the
+    /// authorization endpoint; the other endpoints answer it with 503 too).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -36,6 +39,7 @@ impl ErrorCode {
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -88,6 +92,7 @@ impl OAuthError {
     pub fn code(&self) -> ErrorCode {
         match self {
             OAuthError::Rejected { code, .. } => *code,
+            OAuthError::Internal(err) if err.is_unavailable() => ErrorCode::TemporarilyUnavailable,
             OAuthError::Internal(_) => ErrorCode::ServerError,
         }
     }

@@ -53,6 +53,9 @@ impl OAuthServer {
         let principal = match self.auth.authenticate(Some(token)).await {
             Ok(principal) => principal,
             Err(crate::service::ServiceError::Internal(err)) => return Err(err.into()),
+            Err(crate::service::ServiceError::Unavailable) => {
+                return Err(crate::store::StoreError::Unavailable("while validating".into()).into())
+            }
             Err(_) => return Ok(Introspection::default()),
         };
         let seconds = |t: Timestamp| t.as_micros().div_euclid(1_000_000);
