@@ -6,7 +6,7 @@
 //! tests running against that server are not disturbed.
 
 use crate::helpers::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -118,22 +118,12 @@ async fn postgresql_outage_is_503_at_once_and_heals_itself() {
     )
     .await;
     // What needs no database keeps serving.
-    let version = app
-        .client
-        .get(format!("{}/version", app.base))
-        .send()
-        .await
-        .unwrap();
+    let version = app.request(Method::GET, "/version", None, None).await;
     assert_eq!(version.status(), StatusCode::OK);
     // The health check tells within its one-second probe (plus its wait).
     let started = Instant::now();
     loop {
-        let response = app
-            .client
-            .get(format!("{}/healthcheck", app.base))
-            .send()
-            .await
-            .unwrap();
+        let response = app.request(Method::GET, "/healthcheck", None, None).await;
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
             assert_error(response, StatusCode::SERVICE_UNAVAILABLE).await;
             break;
@@ -164,11 +154,8 @@ async fn postgresql_outage_is_503_at_once_and_heals_itself() {
     assert!(created["secret"]["value"].is_string());
     let started = Instant::now();
     while app
-        .client
-        .get(format!("{}/healthcheck", app.base))
-        .send()
+        .request(Method::GET, "/healthcheck", None, None)
         .await
-        .unwrap()
         .status()
         != StatusCode::OK
     {
