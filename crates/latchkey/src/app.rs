@@ -119,7 +119,7 @@ pub async fn start(
             store.clone(),
             metrics.clone(),
             settings.janitor_interval,
-            settings.janitor_batch,
+            settings.sweep,
         )),
         tokio::spawn(service::listen_to_peers(
             store.clone(),
@@ -292,7 +292,12 @@ async fn start_dev_github(settings: &mut Settings) -> anyhow::Result<FakeGithub>
 
 /// The janitor on this node; with several nodes each runs one, and their
 /// batches skip each other's rows.
-async fn janitor(store: Store, metrics: Arc<Metrics>, every: Option<Duration>, batch: u32) {
+async fn janitor(
+    store: Store,
+    metrics: Arc<Metrics>,
+    every: Option<Duration>,
+    config: service::SweepConfig,
+) {
     let Some(every) = every else {
         return;
     };
@@ -300,13 +305,17 @@ async fn janitor(store: Store, metrics: Arc<Metrics>, every: Option<Duration>, b
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        run_janitor(&store, &metrics, batch).await;
+        run_janitor(&store, &metrics, &config).await;
     }
 }
 
 /// One janitor run, logged and reported in `/metrics`.
-pub async fn run_janitor(store: &Store, metrics: &Metrics, batch: u32) -> Option<service::Swept> {
-    match service::sweep(store, Timestamp::now(), batch).await {
+pub async fn run_janitor(
+    store: &Store,
+    metrics: &Metrics,
+    config: &service::SweepConfig,
+) -> Option<service::Swept> {
+    match service::sweep(store, Timestamp::now(), config).await {
         Ok(swept) => {
             let removed: Vec<(&'static str, u64)> = Expiring::ALL
                 .iter()

@@ -37,6 +37,9 @@ pub enum Command {
         /// Rows deleted per statement (default 1000, or `janitor_batch`).
         #[arg(long, env = "LATCHKEY_JANITOR_BATCH")]
         batch: Option<u32>,
+        /// Days audit events are kept (default 90, or `audit_retention_days`).
+        #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS")]
+        audit_retention_days: Option<u32>,
     },
     /// Offline administration, straight against the database.
     #[command(subcommand)]
@@ -134,14 +137,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database is up to date");
             Ok(())
         }
-        Command::Janitor { database, batch } => {
+        Command::Janitor {
+            database,
+            batch,
+            audit_retention_days,
+        } => {
             let file = file()?;
-            let batch = batch.or(file.janitor_batch).unwrap_or(1000);
+            let config = crate::config::sweep_config(batch, audit_retention_days, &file);
             // Never migrates: a janitor run from a timer must not change the
             // schema under older nodes, nor make a database at a mistyped path.
             let settings = DatabaseSettings::resolve(database, &file);
             let store = Store::connect(&settings.url.0, settings.store_options()).await?;
-            let swept = crate::service::sweep(&store, Timestamp::now(), batch).await;
+            let swept = crate::service::sweep(&store, Timestamp::now(), &config).await;
             store.close().await;
             let swept = swept.map_err(|err| anyhow::anyhow!("janitor: {err}"))?;
             for kind in Expiring::ALL {

@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::domain::Email;
 use crate::http::AccessLog;
-use crate::service::TokenCacheConfig;
+use crate::service::{SweepConfig, TokenCacheConfig};
 use anyhow::{bail, Context};
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// Rows the janitor deletes per statement.
     #[arg(long, env = "LATCHKEY_JANITOR_BATCH")]
     pub janitor_batch: Option<u32>,
+    /// Days security events stay in the audit log before the janitor removes them.
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u32>,
     /// Seconds between writes of tokens' last use.
     #[arg(long, env = "LATCHKEY_LAST_USE_FLUSH_SECS")]
     pub last_use_flush_secs: Option<u64>,
@@ -211,6 +214,7 @@ pub struct FileConfig {
     pub token_cache_capacity: Option<u64>,
     pub janitor_interval_secs: Option<u64>,
     pub janitor_batch: Option<u32>,
+    pub audit_retention_days: Option<u32>,
     pub last_use_flush_secs: Option<u64>,
     pub dev: Option<bool>,
     pub github_web_url: Option<String>,
@@ -301,6 +305,24 @@ impl DatabaseSettings {
 
 const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 100_000;
 
+/// The janitor's settings, from flags or else the file, for `serve` and
+/// `latchkey janitor` alike.
+pub fn sweep_config(
+    batch: Option<u32>,
+    retention_days: Option<u32>,
+    file: &FileConfig,
+) -> SweepConfig {
+    let defaults = SweepConfig::default();
+    SweepConfig {
+        batch: batch.or(file.janitor_batch).unwrap_or(defaults.batch),
+        audit_retention: retention_days
+            .or(file.audit_retention_days)
+            .map_or(defaults.audit_retention, |days| {
+                chrono::TimeDelta::days(days.into())
+            }),
+    }
+}
+
 /// Everything `serve` needs, resolved and validated.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -313,7 +335,8 @@ pub struct Settings {
     pub token_cache: TokenCacheConfig,
     /// Between janitor runs; `None`: no janitor in this process.
     pub janitor_interval: Option<Duration>,
-    pub janitor_batch: u32,
+    /// Rows per janitor statement, and the audit log's retention.
+    pub sweep: SweepConfig,
     pub last_use_flush: Duration,
     pub dev: bool,
     pub login: LoginSettings,
@@ -627,7 +650,7 @@ impl Settings {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
-            janitor_batch: args.janitor_batch.or(file.janitor_batch).unwrap_or(1000),
+            sweep: sweep_config(args.janitor_batch, args.audit_retention_days, file),
             last_use_flush: Duration::from_secs(
                 args.last_use_flush_secs
                     .or(file.last_use_flush_secs)

@@ -401,7 +401,28 @@ fn dev_mode_runs_every_login_flow_offline() {
     );
     let (status, _, body) = call("GET", &poll, None, None);
     assert_eq!(status, 200, "{body}");
-    server.stop();
+    let web_secret: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let web_secret = web_secret["secret"]["value"].as_str().unwrap().to_owned();
+    // Each login is an audit line in the log, with its method; no secret is.
+    let lines = server.stop();
+    let audited: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("audit event") && l.contains("login"))
+        .collect();
+    for method in ["device_flow", "web_flow"] {
+        assert!(
+            audited
+                .iter()
+                .any(|l| l.contains(method) && l.contains("githubId")),
+            "{audited:#?}"
+        );
+    }
+    for secret in [secret, web_secret.as_str()] {
+        assert!(
+            !lines.iter().any(|l| l.contains(secret)),
+            "a secret in the log"
+        );
+    }
 }
 
 #[test]

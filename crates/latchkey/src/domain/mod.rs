@@ -1,6 +1,7 @@
 //! Domain types shared by every layer: parsed once at the edge, valid by construction.
 
 mod account;
+mod audit;
 mod email;
 mod ids;
 mod oauth_client;
@@ -14,6 +15,7 @@ mod token;
 mod user_code;
 
 pub use account::{name_problems, Account, AccountData, Role};
+pub use audit::{AuditEntry, AuditKind};
 pub use email::Email;
 pub use ids::{AccountId, ClientId, GrantId, PlanId, TokenId};
 pub use oauth_client::{GrantType, GrantTypes, OAuthClient, DEVICE_CODE_GRANT};

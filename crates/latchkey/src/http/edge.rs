@@ -13,15 +13,18 @@
 //! replaced. Our own ids are a per-process random prefix and a counter: unique
 //! across nodes, and no random-number syscall per request.
 
+use super::client_ip::TrustedProxies;
 use super::error::{ApiError, ErrorNote};
 use super::github_login::DEVICE_COMPLETE_PATHS;
 use crate::metrics::Metrics;
+use crate::service::{within, RequestContext};
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +63,8 @@ pub struct EdgeConfig {
     pub request_timeout: Option<Duration>,
     /// Where request counts and latencies go, if anywhere.
     pub metrics: Option<Arc<Metrics>>,
+    /// Whose `X-Forwarded-For` names the client, for the audit log.
+    pub proxies: TrustedProxies,
 }
 
 /// Filled by the router's route layer with the matched route template, so
@@ -135,6 +140,15 @@ where
                 id
             }
         };
+        // What the audit log records of this request, for the services it
+        // reaches (task-local: set for the handler's task below).
+        let context = RequestContext {
+            request_id: Some(id.clone()),
+            address: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|peer| self.config.proxies.client(peer.0.ip(), req.headers())),
+        };
         let route = RouteSlot::default();
         req.extensions_mut().insert(route.clone());
         let method = req.method().clone();
@@ -166,7 +180,11 @@ where
             let mut response = match req {
                 Err(refused) => refused,
                 Ok(req) if method.is_safe() || waits_for_a_person => {
-                    handle(inner.oneshot(req).instrument(span), timeout).await
+                    handle(
+                        within(context, inner.oneshot(req)).instrument(span),
+                        timeout,
+                    )
+                    .await
                 }
                 // A write runs to its end on its own task, even when the
                 // client goes away or the timeout answers first: once its
@@ -177,7 +195,8 @@ where
                 Ok(req) => match read_body_within(req, timeout).await {
                     Err(refused) => refused,
                     Ok(req) => {
-                        let task = tokio::spawn(inner.oneshot(req).instrument(span));
+                        let task =
+                            tokio::spawn(within(context, inner.oneshot(req)).instrument(span));
                         let joined = async move {
                             Ok(match task.await {
                                 Ok(Ok(response)) => response,

@@ -2,6 +2,7 @@
 //! services, never the store.
 
 mod accounts;
+mod audit;
 mod auth;
 mod authorizations;
 pub mod client_ip;
@@ -136,6 +137,7 @@ fn api_router(
         .merge(login::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())
+        .merge(audit::routes())
         .merge(authorizations::routes())
         .merge(clients::routes())
         .merge(oauth::endpoints::routes())
@@ -159,6 +161,7 @@ pub fn app(
         access_log: config.access_log,
         request_timeout: Some(config.request_timeout),
         metrics: Some(metrics.clone()),
+        proxies: config.trusted_proxies.clone(),
     };
     Ok(edge(router(services, metrics, config)?, edge_config))
 }
@@ -167,10 +170,14 @@ pub fn app(
 /// which takes each one's requirement from the OpenAPI document; the rate
 /// limit guards the login flows. The pages do their own sign-in checks.
 fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Result<Router, String> {
-    let limiter = Arc::new(rate_limit::LoginLimiter::per_minute(
-        config.login_rate_limit_per_minute,
-        config.trusted_proxies.clone(),
-    ));
+    let audit = services.audit.clone();
+    let limiter = Arc::new(
+        rate_limit::LoginLimiter::per_minute(
+            config.login_rate_limit_per_minute,
+            config.trusted_proxies.clone(),
+        )
+        .audited(audit.clone()),
+    );
     spawn_limiter_cleanup(&limiter);
     let page_limiter = limiter.clone();
     let (api, openapi) = api_router(|r| {
@@ -212,7 +219,7 @@ fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Resu
         docs: docs::Docs::new(&openapi),
         proxies: config.trusted_proxies.clone(),
     }));
-    let mut others = pages::routes(config.trusted_proxies, page_limiter)
+    let mut others = pages::routes(config.trusted_proxies, page_limiter, audit)
         .route(
             "/openapi.json",
             get(|State(s): State<AppState>| async move { s.docs.json_response() }),

@@ -2,6 +2,8 @@
 
 use super::client_ip::TrustedProxies;
 use super::error::ApiError;
+use crate::domain::AuditKind;
+use crate::service::{Audit, AuditEvent};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +17,9 @@ pub struct LoginLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
     proxies: TrustedProxies,
+    /// Where refusals are recorded, at most once a minute per address (so a
+    /// flood does not become a flood of audit rows).
+    audit: Option<(Audit, DefaultKeyedRateLimiter<IpAddr>)>,
 }
 
 impl LoginLimiter {
@@ -24,7 +29,17 @@ impl LoginLimiter {
             limiter: RateLimiter::keyed(Quota::per_minute(n)),
             clock: DefaultClock::default(),
             proxies,
+            audit: None,
         }
+    }
+
+    /// Refusals go to the audit log.
+    pub fn audited(mut self, audit: Audit) -> Self {
+        self.audit = Some((
+            audit,
+            RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
+        ));
+        self
     }
 
     /// `Err(seconds to wait)` when `ip` is over its limit.
@@ -35,23 +50,51 @@ impl LoginLimiter {
     }
 
     /// `Err(seconds to wait)` when the request's client is over its limit.
-    pub fn admit(&self, req: &Request) -> Result<(), u64> {
-        self.check(client_of(
-            req.extensions().get(),
-            req.headers(),
-            &self.proxies,
-        ))
+    /// `Err` holds the seconds to wait. (The request's parts, not the
+    /// request: its body is not `Sync`, so a borrow of it could not be held
+    /// across the audit write.)
+    pub async fn admit(
+        &self,
+        peer: Option<&ConnectInfo<SocketAddr>>,
+        headers: &axum::http::HeaderMap,
+        path: &str,
+    ) -> Result<(), u64> {
+        let key = client_of(peer, headers, &self.proxies);
+        let retry_after = match self.check(key) {
+            Ok(()) => return Ok(()),
+            Err(retry_after) => retry_after,
+        };
+        let report = match &self.audit {
+            Some((audit, reported)) if reported.check_key(&key).is_ok() => Some((
+                audit,
+                AuditEvent::new(AuditKind::RateLimited)
+                    .outcome("refused")
+                    .target(path),
+            )),
+            _ => None,
+        };
+        if let Some((audit, event)) = report {
+            audit.record(event).await;
+        }
+        Err(retry_after)
     }
 
     /// Forgets idle clients so the table stays small.
     pub fn shrink(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+        if let Some((_, reported)) = &self.audit {
+            reported.retain_recent();
+            reported.shrink_to_fit();
+        }
     }
 }
 
 pub async fn limit(State(limiter): State<Arc<LoginLimiter>>, req: Request, next: Next) -> Response {
-    match limiter.admit(&req) {
+    match limiter
+        .admit(req.extensions().get(), req.headers(), req.uri().path())
+        .await
+    {
         Ok(()) => next.run(req).await,
         Err(retry_after) => ApiError::TooManyRequests { retry_after }.into_response(),
     }

@@ -1,5 +1,5 @@
-use super::{Caller, ServiceError, TokenCache};
-use crate::domain::{Account, AccountData, AccountId, Email, Plan, Role, Timestamp};
+use super::{AuditEvent, Caller, ServiceError, TokenCache};
+use crate::domain::{Account, AccountData, AccountId, AuditKind, Email, Plan, Role, Timestamp};
 use crate::store::{
     AccountDeletion, AccountRecord, RoleChange, Store, StoreError, DEFAULT_PLAN_ID,
 };
@@ -160,6 +160,12 @@ impl AccountService {
         match self.store.set_role(id, role).await? {
             RoleChange::Changed(hashes) => {
                 self.cache.evict(&hashes).await;
+                AuditEvent::new(AuditKind::RoleChanged)
+                    .by(caller)
+                    .account(id)
+                    .detail(serde_json::json!({"role": role.as_str()}))
+                    .record(&self.store)
+                    .await;
                 Ok(())
             }
             RoleChange::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),

@@ -1,5 +1,5 @@
 use super::client_slots::ClientSlots;
-use super::{GithubLogin, ServiceError};
+use super::{GithubLogin, LoginMethod, ServiceError};
 use crate::crypto::{self, ServerKey};
 use crate::domain::{Timestamp, UnsafeToken};
 use crate::github::{GithubClient, TokenPoll};
@@ -183,7 +183,10 @@ impl DeviceFlow {
             pace.next_poll_at = Timestamp::now().plus(TimeDelta::from_std(gap).unwrap_or_default());
             match answer {
                 TokenPoll::Granted(access_token) => {
-                    let account = self.login.account_for(&access_token).await?;
+                    let account = self
+                        .login
+                        .account_for(&access_token, LoginMethod::DeviceFlow)
+                        .await?;
                     return self.login.mint(account).await;
                 }
                 TokenPoll::Denied => {

@@ -1,5 +1,7 @@
-use super::{ServiceError, SignupPolicy, TokenService};
-use crate::domain::{name_problems, Account, AccountId, Email, Role, Timestamp, UnsafeToken};
+use super::{AuditEvent, ServiceError, SignupPolicy, TokenService};
+use crate::domain::{
+    name_problems, Account, AccountId, AuditKind, Email, Role, Timestamp, UnsafeToken,
+};
 use crate::github::{GithubClient, GithubUser};
 use crate::store::{Identity, Store, StoreError, DEFAULT_PLAN_ID};
 use chrono::TimeDelta;
@@ -10,6 +12,26 @@ pub const ACCESS_TOKEN_EXCHANGE_DISABLED: &str =
     "Access-token login is disabled: this server has no GitHub client secret to check \
      that the token was issued to its OAuth app. Set --github-client-secret \
      (LATCHKEY_GITHUB_CLIENT_SECRET); the device flow works without it";
+
+/// How a person signed in with GitHub, as the audit log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// `POST /v1/oauth2` with a GitHub access token.
+    AccessToken,
+    DeviceFlow,
+    /// The browser redirect flow (the Login API's and the console's).
+    WebFlow,
+}
+
+impl LoginMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginMethod::AccessToken => "access_token",
+            LoginMethod::DeviceFlow => "device_flow",
+            LoginMethod::WebFlow => "web_flow",
+        }
+    }
+}
 
 /// Turns a GitHub access token into a Latchkey account and a fresh token.
 #[derive(Clone)]
@@ -48,12 +70,19 @@ impl GithubLogin {
                 ACCESS_TOKEN_EXCHANGE_DISABLED.to_owned(),
             ));
         }
-        if !self.github.token_belongs_to_app(access_token).await? {
-            return Err(ServiceError::LoginFailed(
+        let method = LoginMethod::AccessToken;
+        let ours = match self.github.token_belongs_to_app(access_token).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ServiceError::LoginFailed(
                 "The access token was not issued to this application".to_owned(),
-            ));
+            )),
+            Err(err) => Err(err.into()),
+        };
+        if let Err(err) = ours {
+            self.audit_login(method, None, Err(&err)).await;
+            return Err(err);
         }
-        let account = self.account_for(access_token).await?;
+        let account = self.account_for(access_token, method).await?;
         self.mint(account).await
     }
 
@@ -65,9 +94,42 @@ impl GithubLogin {
     }
 
     /// The account of the GitHub user behind `access_token`, created or linked
-    /// on first login. Identity is GitHub's numeric id, never login or email.
-    pub async fn account_for(&self, access_token: &str) -> Result<AccountId, ServiceError> {
+    /// on first login; the attempt goes to the audit log either way.
+    pub async fn account_for(
+        &self,
+        access_token: &str,
+        method: LoginMethod,
+    ) -> Result<AccountId, ServiceError> {
+        let mut github_id = None;
+        let result = self.resolve(access_token, &mut github_id).await;
+        self.audit_login(method, github_id, result.as_ref().map(|a| *a))
+            .await;
+        result
+    }
+
+    async fn audit_login(
+        &self,
+        method: LoginMethod,
+        github_id: Option<u64>,
+        result: Result<AccountId, &ServiceError>,
+    ) {
+        let event = AuditEvent::new(AuditKind::Login)
+            .detail(serde_json::json!({"method": method.as_str(), "githubId": github_id}));
+        let event = match result {
+            Ok(account) => event.account(account).actor_is_account(),
+            Err(err) => event.outcome(err.to_string()),
+        };
+        event.record(&self.store).await;
+    }
+
+    /// Identity is GitHub's numeric id, never login or email.
+    async fn resolve(
+        &self,
+        access_token: &str,
+        github_id: &mut Option<u64>,
+    ) -> Result<AccountId, ServiceError> {
         let user = self.github.user(access_token).await?;
+        *github_id = Some(user.id);
         let subject = user.id.to_string();
         if let Some(account) = self.store.find_identity(PROVIDER, &subject).await? {
             return Ok(account);

@@ -2,6 +2,7 @@
 //! and the GitHub client, never HTTP.
 
 mod accounts;
+mod audit;
 mod auth;
 mod bootstrap;
 mod caller;
@@ -21,18 +22,19 @@ mod tokens;
 mod web_flow;
 
 pub use accounts::AccountService;
+pub use audit::{within, Audit, AuditEvent, AuditPage, AuditQuery, RequestContext};
 pub use auth::{AuthFailure, Authenticator};
 pub use bootstrap::{bootstrap, Bootstrapped};
 pub use caller::{require_account, Caller, ClientCaller, Issued, Principal};
 pub use csrf::Csrf;
 pub use device_flow::{slowed_interval, DeviceFlow, DeviceStart};
 pub use error::ServiceError;
-pub use github_login::{GithubLogin, ACCESS_TOKEN_EXCHANGE_DISABLED};
+pub use github_login::{GithubLogin, LoginMethod, ACCESS_TOKEN_EXCHANGE_DISABLED};
 pub use health::{watch_database, Health};
 pub use last_use::{record_last_use, LastRecorded, LastUse};
 pub use peers::{listen_to_peers, Caches, Peers};
 pub use signup_policy::SignupPolicy;
-pub use sweeper::{sweep, Swept, EXPIRED_TOKEN_GRACE};
+pub use sweeper::{sweep, SweepConfig, Swept, EXPIRED_TOKEN_GRACE};
 pub use token_cache::{TokenCache, TokenCacheConfig};
 pub use tokens::{NewToken, TokenService};
 pub use web_flow::{
@@ -79,6 +81,8 @@ pub struct Services {
     pub last_use: Arc<LastUse>,
     /// Whether the database answers (see `watch_database`).
     pub health: Health,
+    /// Reading the security log; services write to it themselves.
+    pub audit: Audit,
 }
 
 impl Services {
@@ -125,6 +129,7 @@ impl Services {
             csrf: Csrf::new(key.clone()),
             last_use,
             health: Health::default(),
+            audit: Audit::new(store.clone()),
             caches: Caches {
                 tokens: cache.clone(),
                 clients: oauth.clients.clone(),

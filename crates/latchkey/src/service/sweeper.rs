@@ -9,6 +9,27 @@ use chrono::TimeDelta;
 /// expired; they stopped working at their expiry.
 pub const EXPIRED_TOKEN_GRACE: TimeDelta = TimeDelta::days(1);
 
+/// Audit events are kept this long unless configured otherwise.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+
+/// How the janitor sweeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// Rows per statement.
+    pub batch: u32,
+    /// Audit events older than this go.
+    pub audit_retention: TimeDelta,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        Self {
+            batch: 1000,
+            audit_retention: TimeDelta::days(DEFAULT_AUDIT_RETENTION_DAYS.into()),
+        }
+    }
+}
+
 /// Rows removed by one run, per kind (in `Expiring::ALL` order).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
@@ -31,21 +52,28 @@ impl Swept {
 /// When a kind of row is gone: API tokens a day after expiry, authorization
 /// codes a day after (a replay of an old code is still recognised and
 /// revokes what it issued), everything else as soon as it lapses.
-fn cutoff(kind: Expiring, now: Timestamp) -> Timestamp {
+fn cutoff(kind: Expiring, now: Timestamp, config: &SweepConfig) -> Timestamp {
     match kind {
         Expiring::Tokens | Expiring::Codes => now.plus(-EXPIRED_TOKEN_GRACE),
+        Expiring::AuditEvents => now.plus(-config.audit_retention),
         _ => now,
     }
 }
 
 /// Removes what has expired as of `now`, `batch` rows per statement, each
 /// kind until none is left. Safe on several nodes at once.
-pub async fn sweep(store: &Store, now: Timestamp, batch: u32) -> Result<Swept, ServiceError> {
-    let batch = batch.max(1);
+pub async fn sweep(
+    store: &Store,
+    now: Timestamp,
+    config: &SweepConfig,
+) -> Result<Swept, ServiceError> {
+    let batch = config.batch.max(1);
     let mut swept = Swept::default();
     for (i, kind) in Expiring::ALL.into_iter().enumerate() {
         loop {
-            let removed = store.purge_expired(kind, cutoff(kind, now), batch).await?;
+            let removed = store
+                .purge_expired(kind, cutoff(kind, now, config), batch)
+                .await?;
             swept.removed[i] += removed;
             if removed < u64::from(batch) {
                 break;

@@ -1,5 +1,7 @@
-use super::{require_account, Caller, ServiceError, TokenCache};
-use crate::domain::{AccountId, ScopeSet, Timestamp, Token, TokenId, TokenSecret, UnsafeToken};
+use super::{require_account, AuditEvent, Caller, ServiceError, TokenCache};
+use crate::domain::{
+    AccountId, AuditKind, ScopeSet, Timestamp, Token, TokenId, TokenSecret, UnsafeToken,
+};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -102,8 +104,16 @@ impl TokenService {
             }
         };
         let name = request.name.map(|n| n.trim().into());
-        self.mint_with(account, request.expires_at, name, scopes)
-            .await
+        let created = self
+            .mint_with(account, request.expires_at, name, scopes)
+            .await?;
+        AuditEvent::new(AuditKind::TokenCreated)
+            .by(caller)
+            .account(account)
+            .target(created.data.id)
+            .record(&self.store)
+            .await;
+        Ok(created)
     }
 
     pub async fn delete(
@@ -113,7 +123,14 @@ impl TokenService {
         id: TokenId,
     ) -> Result<(), ServiceError> {
         require_account(&self.store, caller, account).await?;
-        self.remove(account, id).await
+        self.remove(account, id).await?;
+        AuditEvent::new(AuditKind::TokenDeleted)
+            .by(caller)
+            .account(account)
+            .target(id)
+            .record(&self.store)
+            .await;
+        Ok(())
     }
 
     /// Deletes the token the caller authenticated with (logout), an API
@@ -126,9 +143,16 @@ impl TokenService {
                 .await?
                 .ok_or(TOKEN_NOT_FOUND)?;
             self.cache.evict(&[hash]).await;
-            return Ok(());
+        } else {
+            self.remove(caller.account_id(), caller.token.id).await?;
         }
-        self.remove(caller.account_id(), caller.token.id).await
+        AuditEvent::new(AuditKind::TokenDeleted)
+            .by(caller)
+            .target(caller.token.id)
+            .detail(serde_json::json!({"via": "logout"}))
+            .record(&self.store)
+            .await;
+        Ok(())
     }
 
     /// Deletes, then evicts once the deletion has committed.

@@ -1,4 +1,4 @@
-use super::{GithubLogin, ServiceError};
+use super::{GithubLogin, LoginMethod, ServiceError};
 use crate::crypto::{self, ServerKey};
 use crate::domain::{SignInOrigin, Timestamp, UnsafeToken};
 use crate::github::GithubClient;
@@ -320,7 +320,9 @@ impl WebFlow {
             .github
             .exchange_code(code, &self.callback_url, &self.verifier(state))
             .await?;
-        self.login.account_for(&access_token).await
+        self.login
+            .account_for(&access_token, LoginMethod::WebFlow)
+            .await
     }
 
     /// Pending until the callback has run; then the token, exactly once.

@@ -16,10 +16,12 @@ pub enum Expiring {
     RefreshTokens,
     Codes,
     DeviceCodes,
+    /// Audit events past their retention.
+    AuditEvents,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 7] = [
+    pub const ALL: [Expiring; 8] = [
         Expiring::Tokens,
         Expiring::WebLogins,
         Expiring::DevicePolls,
@@ -27,6 +29,7 @@ impl Expiring {
         Expiring::RefreshTokens,
         Expiring::Codes,
         Expiring::DeviceCodes,
+        Expiring::AuditEvents,
     ];
 
     pub fn label(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Expiring {
             Expiring::RefreshTokens => "oauth_refresh_tokens",
             Expiring::Codes => "oauth_codes",
             Expiring::DeviceCodes => "oauth_device_codes",
+            Expiring::AuditEvents => "audit_events",
         }
     }
 
@@ -50,6 +54,7 @@ impl Expiring {
             Expiring::AccessTokens => ("id", "expires_at <= $1"),
             Expiring::RefreshTokens => ("secret_hash", "expires_at <= $1"),
             Expiring::Codes | Expiring::DeviceCodes => ("code_hash", "expires_at <= $1"),
+            Expiring::AuditEvents => ("id", "at < $1"),
         }
     }
 }

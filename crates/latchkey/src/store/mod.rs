@@ -2,6 +2,7 @@
 //! sqlx's `Any` driver; only the migrations are written per dialect.
 
 mod accounts;
+mod audit;
 mod bootstrap;
 mod device_polls;
 mod error;
@@ -21,6 +22,7 @@ mod tokens;
 mod web_logins;
 
 pub use accounts::{AccountDeletion, AccountRecord, RoleChange};
+pub use audit::{AuditFilter, AuditRow};
 pub use device_polls::DevicePace;
 pub use error::StoreError;
 pub use identities::Identity;

@@ -180,6 +180,7 @@ async fn serve_behind_the_edge(routes: axum::Router) -> std::net::SocketAddr {
             access_log: latchkey::http::AccessLog(None),
             request_timeout: None,
             metrics: None,
+            proxies: Default::default(),
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

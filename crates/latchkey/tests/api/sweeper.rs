@@ -56,6 +56,14 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
          WHERE id = (SELECT MIN(id) FROM oauth_access_tokens)",
     )
     .await;
+    // An audit event past the 90-day retention; the others are recent.
+    let old = Timestamp::now().as_micros() - 91 * 86_400_000_000;
+    app.sql(&format!(
+        "UPDATE audit_events SET at = {old} WHERE id = (SELECT MIN(id) FROM audit_events)"
+    ))
+    .await;
+    let audited = app.number("SELECT COUNT(*) FROM audit_events").await;
+    assert!(audited > 1, "{audited}");
     // A device-flow lease whose session expired, and one still live.
     let now = Timestamp::now().as_micros();
     let blob = |b: u8| match app.settings.database.url.0.starts_with("sqlite") {
@@ -77,7 +85,11 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
     .await
     .unwrap();
     // One row per statement: every kind still goes, batch after batch.
-    let swept = latchkey::service::sweep(&store, Timestamp::now(), 1)
+    let config = latchkey::service::SweepConfig {
+        batch: 1,
+        ..Default::default()
+    };
+    let swept = latchkey::service::sweep(&store, Timestamp::now(), &config)
         .await
         .unwrap();
     store.close().await;
@@ -86,13 +98,18 @@ async fn the_sweeper_removes_what_it_should(app: TestApp) {
             Expiring::Tokens,
             Expiring::WebLogins,
             Expiring::DevicePolls,
-            Expiring::AccessTokens
+            Expiring::AccessTokens,
+            Expiring::AuditEvents
         ]
         .map(|kind| swept.of(kind)),
-        [3, 1, 1, 1],
+        [3, 1, 1, 1, 1],
         "{swept:?}"
     );
-    assert_eq!(swept.total(), 6, "{swept:?}");
+    assert_eq!(swept.total(), 7, "{swept:?}");
+    assert_eq!(
+        app.number("SELECT COUNT(*) FROM audit_events").await,
+        audited - 1
+    );
     assert_eq!(
         app.number("SELECT COUNT(*) FROM oauth_access_tokens").await,
         1

@@ -36,11 +36,14 @@ const USER_CODE_ATTEMPTS_PER_MINUTE: u32 = 10;
 
 /// `login` is the Login API's limiter: starting a browser sign-in writes a
 /// row, as the API's web flow does, and shares its budget.
-pub fn routes(limits: crate::http::TrustedProxies, login: Arc<LoginLimiter>) -> Router<AppState> {
-    let code_attempts = Arc::new(LoginLimiter::per_minute(
-        USER_CODE_ATTEMPTS_PER_MINUTE,
-        limits,
-    ));
+pub fn routes(
+    limits: crate::http::TrustedProxies,
+    login: Arc<LoginLimiter>,
+    audit: crate::service::Audit,
+) -> Router<AppState> {
+    let code_attempts =
+        Arc::new(LoginLimiter::per_minute(USER_CODE_ATTEMPTS_PER_MINUTE, limits).audited(audit));
+    super::spawn_limiter_cleanup(&code_attempts);
     // Only typed codes count as attempts, not visits to the form.
     let attempts = axum::middleware::from_fn_with_state(code_attempts, limit_page);
     let sign_ins = axum::middleware::from_fn_with_state(login, limit_page);
@@ -188,7 +191,10 @@ async fn limit_page(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    match limiter.admit(&req) {
+    match limiter
+        .admit(req.extensions().get(), req.headers(), req.uri().path())
+        .await
+    {
         Ok(()) => next.run(req).await,
         Err(retry_after) => {
             let mut response = PageError::Status(

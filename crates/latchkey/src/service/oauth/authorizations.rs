@@ -1,8 +1,8 @@
 //! The applications a user authorized, and taking an authorization back.
 
 use super::OAuthServer;
-use crate::domain::{AccountId, ClientId, ScopeSet, Timestamp};
-use crate::service::{require_account, Caller, ServiceError};
+use crate::domain::{AccountId, AuditKind, ClientId, ScopeSet, Timestamp};
+use crate::service::{require_account, AuditEvent, Caller, ServiceError};
 
 /// One authorized application.
 pub struct Authorization {
@@ -50,6 +50,12 @@ impl OAuthServer {
             .await?
             .ok_or(ServiceError::NotFound("Authorization not found"))?;
         self.cache.evict(&hashes).await;
+        AuditEvent::new(AuditKind::ConsentRevoked)
+            .by(caller)
+            .account(account)
+            .target(client)
+            .record(&self.store)
+            .await;
         Ok(())
     }
 }

@@ -10,7 +10,9 @@
 use super::error::{ErrorCode, OAuthError};
 use super::{requested_scopes, OAuthServer, NOT_THE_CLIENTS};
 use crate::domain::{AccountId, GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind};
-use crate::store::NewCode;
+use crate::domain::{AuditKind, ClientId};
+use crate::service::AuditEvent;
+use crate::store::{NewCode, Store};
 
 /// The query of `GET /oauth/authorize`, as sent.
 #[derive(Clone, Debug, Default)]
@@ -185,6 +187,14 @@ impl OAuthServer {
                 now,
             )
             .await?;
+        consent_granted(
+            &self.store,
+            account,
+            request.client.client_id,
+            request.scopes,
+            "authorization_code",
+        )
+        .await;
         let code = PrefixedSecret::generate(SecretKind::AuthorizationCode);
         self.store
             .insert_code(&NewCode {
@@ -270,6 +280,23 @@ pub(super) fn is_verifier(verifier: &str) -> bool {
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// A person's yes to a client, through the consent page or a device code.
+pub(super) async fn consent_granted(
+    store: &Store,
+    account: AccountId,
+    client: ClientId,
+    scopes: ScopeSet,
+    grant: &'static str,
+) {
+    AuditEvent::new(AuditKind::ConsentGranted)
+        .account(account)
+        .actor_is_account()
+        .target(client)
+        .detail(serde_json::json!({"scope": scopes.to_string(), "grant": grant}))
+        .record(store)
+        .await;
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The client registry (admins only) and client authentication.
 
 use super::error::OAuthError;
+use crate::domain::AuditKind;
 use crate::domain::{
     name_problems, ClientId, GrantType, GrantTypes, OAuthClient, PrefixedSecret, RedirectUri,
     ScopeSet, SecretKind, Timestamp,
 };
+use crate::service::AuditEvent;
 use crate::service::{Caller, Peers, ServiceError, TokenCache};
 use crate::store::{ClientChange, ClientRecord, Store};
 use moka::sync::Cache;
@@ -105,6 +107,12 @@ impl ClientRegistry {
         let secret = (!client.public).then(|| PrefixedSecret::generate(SecretKind::ClientSecret));
         let hash = secret.as_ref().map(PrefixedSecret::hash);
         self.store.insert_client(&client, hash.as_ref()).await?;
+        AuditEvent::new(AuditKind::ClientCreated)
+            .by(caller)
+            .target(client.client_id)
+            .detail(serde_json::json!({"name": client.name, "public": client.public}))
+            .record(&self.store)
+            .await;
         Ok(RegisteredClient { client, secret })
     }
 
@@ -171,6 +179,11 @@ impl ClientRegistry {
             .ok_or(CLIENT_NOT_FOUND)?;
         self.forget_everywhere(id).await;
         self.tokens.evict(&hashes).await;
+        AuditEvent::new(AuditKind::ClientDeleted)
+            .by(caller)
+            .target(id)
+            .record(&self.store)
+            .await;
         Ok(())
     }
 
@@ -190,6 +203,11 @@ impl ClientRegistry {
             return Err(CLIENT_NOT_FOUND);
         }
         self.forget_everywhere(id).await;
+        AuditEvent::new(AuditKind::ClientSecretRotated)
+            .by(caller)
+            .target(id)
+            .record(&self.store)
+            .await;
         Ok(RegisteredClient {
             client: current.client.clone(),
             secret: Some(secret),

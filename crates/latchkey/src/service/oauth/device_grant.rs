@@ -7,6 +7,7 @@ use super::issue::TokenResponse;
 use super::{requested_scopes, OAuthServer, NOT_THE_CLIENTS};
 use crate::domain::{
     AccountId, GrantId, GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind, UserCode,
+    DEVICE_CODE_GRANT,
 };
 use crate::store::{DeviceStatus, NewDeviceCode, NewGrant, StoreError};
 
@@ -124,6 +125,14 @@ impl OAuthServer {
                 self.store
                     .record_consent(account, record.client, given.union(record.scopes), now)
                     .await?;
+                super::authorize::consent_granted(
+                    &self.store,
+                    account,
+                    record.client,
+                    record.scopes,
+                    DEVICE_CODE_GRANT,
+                )
+                .await;
             }
         }
         Ok(decided)

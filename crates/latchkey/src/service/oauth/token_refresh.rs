@@ -17,7 +17,9 @@
 use super::error::OAuthError;
 use super::issue::{SealedPair, TokenResponse};
 use super::{requested_scopes, OAuthServer};
-use crate::domain::{GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind, Timestamp};
+use crate::domain::{
+    AuditKind, GrantType, OAuthClient, PrefixedSecret, ScopeSet, SecretKind, Timestamp,
+};
 use crate::store::RefreshRecord;
 
 const SEAL_PURPOSE: &str = "refresh-successor-v1";
@@ -166,6 +168,14 @@ impl OAuthServer {
         let hashes = self.store.revoke_grant(record.grant).await?;
         self.cache.evict(&hashes).await;
         tracing::warn!(grant = %record.grant, "refresh token reused after rotation; its grant is revoked");
+        let mut event = crate::service::AuditEvent::new(AuditKind::RefreshReuseDetected)
+            .outcome("grant revoked")
+            .target(record.client)
+            .detail(serde_json::json!({"grant": record.grant.to_string()}));
+        if let Some(account) = record.account {
+            event = event.account(account);
+        }
+        event.record(&self.store).await;
         Err(OAuthError::invalid_grant(
             "the refresh token was already used; this authorization is revoked",
         ))
