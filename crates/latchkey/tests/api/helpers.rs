@@ -153,12 +153,47 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = fresh_database(backend, &dir).await;
+        let github = Self::fake_github().await;
+        let mut settings = Self::settings(&url, &github);
+        configure(&mut settings);
+        Self::start(github, settings, dir).await
+    }
+
+    /// A server on a database that already has its admin (an upgrade
+    /// fixture): nothing is bootstrapped, so the caller names the admin.
+    pub async fn spawn_existing(
+        url: &str,
+        dir: tempfile::TempDir,
+        admin_secret: String,
+        admin_id: String,
+    ) -> Self {
+        let github = Self::fake_github().await;
+        let settings = Self::settings(url, &github);
+        let (running, shutdown) = Self::launch(&settings).await;
+        assert!(running.bootstrapped.is_none(), "the database had its admin");
+        Self::wrap(
+            github,
+            settings,
+            dir,
+            running,
+            shutdown,
+            admin_secret,
+            admin_id,
+        )
+    }
+
+    async fn fake_github() -> Arc<FakeGithub> {
         let github = Arc::new(FakeGithub::start(CLIENT_ID, CLIENT_SECRET).await.unwrap());
         for user in standard_users() {
             github.add_user(user);
         }
         github.script(|s| s.device_interval = 0);
-        let mut settings = Settings::with_database(&url);
+        github
+    }
+
+    /// The tests' settings: loopback, a small pool, the fake GitHub.
+    fn settings(url: &str, github: &FakeGithub) -> Settings {
+        let mut settings = Settings::with_database(url);
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.database.max_connections = 4;
         let login = &mut settings.login;
@@ -170,8 +205,7 @@ impl TestApp {
         login.allowed_redirects = vec!["http://app.test".to_owned()];
         login.rate_limit_per_minute = 10_000;
         login.device_max_wait = std::time::Duration::from_secs(30);
-        configure(&mut settings);
-        Self::start(github, settings, dir).await
+        settings
     }
 
     async fn start(github: Arc<FakeGithub>, settings: Settings, dir: tempfile::TempDir) -> Self {

@@ -25,4 +25,5 @@ mod ops;
 mod outages;
 mod sweeper;
 mod tokens;
+mod upgrades;
 mod web_flow;
