@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             audit_retention_days,
         } => {
             let file = file()?;
-            let config = crate::config::sweep_config(batch, audit_retention_days, &file);
+            let config = crate::config::sweep_config(batch, audit_retention_days, &file)?;
             // Never migrates: a janitor run from a timer must not change the
             // schema under older nodes, nor make a database at a mistyped path.
             let settings = DatabaseSettings::resolve(database, &file);

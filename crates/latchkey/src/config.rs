@@ -311,17 +311,21 @@ pub fn sweep_config(
     batch: Option<u32>,
     retention_days: Option<u32>,
     file: &FileConfig,
-) -> SweepConfig {
+) -> anyhow::Result<SweepConfig> {
     let defaults = SweepConfig::default();
-    SweepConfig {
+    let audit_retention = match retention_days.or(file.audit_retention_days) {
+        None => defaults.audit_retention,
+        // 0 would empty the log at every run; a century is plenty.
+        Some(days @ 1..=MAX_AUDIT_RETENTION_DAYS) => chrono::TimeDelta::days(days.into()),
+        Some(_) => bail!("the audit retention must be 1 to {MAX_AUDIT_RETENTION_DAYS} days"),
+    };
+    Ok(SweepConfig {
         batch: batch.or(file.janitor_batch).unwrap_or(defaults.batch),
-        audit_retention: retention_days
-            .or(file.audit_retention_days)
-            .map_or(defaults.audit_retention, |days| {
-                chrono::TimeDelta::days(days.into())
-            }),
-    }
+        audit_retention,
+    })
 }
+
+const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
 
 /// Everything `serve` needs, resolved and validated.
 #[derive(Clone, Debug)]
@@ -650,7 +654,7 @@ impl Settings {
                 0 => None,
                 secs => Some(Duration::from_secs(secs)),
             },
-            sweep: sweep_config(args.janitor_batch, args.audit_retention_days, file),
+            sweep: sweep_config(args.janitor_batch, args.audit_retention_days, file)?,
             last_use_flush: Duration::from_secs(
                 args.last_use_flush_secs
                     .or(file.last_use_flush_secs)
@@ -749,6 +753,20 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(Settings::resolve(args, &FileConfig::default()).is_err());
+        // A retention of 0, or one past a century, would empty the audit log.
+        for days in [0, 36_501, u32::MAX] {
+            let args = ServeArgs {
+                audit_retention_days: Some(days),
+                ..ServeArgs::default()
+            };
+            assert!(
+                Settings::resolve(args, &FileConfig::default()).is_err(),
+                "{days}"
+            );
+        }
+        let f = file("audit_retention_days = 7");
+        let s = Settings::resolve(ServeArgs::default(), &f).unwrap();
+        assert_eq!(s.sweep.audit_retention, chrono::TimeDelta::days(7));
     }
 
     #[test]

@@ -6,15 +6,20 @@ use utoipa::ToSchema;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuditKind {
     Login,
+    AccountCreated,
+    AccountUpdated,
+    AccountDeleted,
     TokenCreated,
     TokenDeleted,
     ClientCreated,
+    ClientUpdated,
     ClientDeleted,
     ClientSecretRotated,
     RoleChanged,
     ConsentGranted,
     ConsentRevoked,
     RefreshReuseDetected,
+    CodeReuseDetected,
     RateLimited,
 }
 
@@ -22,15 +27,20 @@ impl AuditKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditKind::Login => "login",
+            AuditKind::AccountCreated => "account.created",
+            AuditKind::AccountUpdated => "account.updated",
+            AuditKind::AccountDeleted => "account.deleted",
             AuditKind::TokenCreated => "token.created",
             AuditKind::TokenDeleted => "token.deleted",
             AuditKind::ClientCreated => "client.created",
+            AuditKind::ClientUpdated => "client.updated",
             AuditKind::ClientDeleted => "client.deleted",
             AuditKind::ClientSecretRotated => "client.secret_rotated",
             AuditKind::RoleChanged => "role.changed",
             AuditKind::ConsentGranted => "consent.granted",
             AuditKind::ConsentRevoked => "consent.revoked",
             AuditKind::RefreshReuseDetected => "refresh.reuse_detected",
+            AuditKind::CodeReuseDetected => "code.reuse_detected",
             AuditKind::RateLimited => "rate_limit.refused",
         }
     }
@@ -43,10 +53,11 @@ pub struct AuditEntry {
     /// Time-ordered; also the cursor for the next page.
     pub id: String,
     pub at: Timestamp,
-    /// `login`, `token.created`, `token.deleted`, `client.created`,
+    /// `login`, `account.created`, `account.updated`, `account.deleted`,
+    /// `token.created`, `token.deleted`, `client.created`, `client.updated`,
     /// `client.deleted`, `client.secret_rotated`, `role.changed`,
     /// `consent.granted`, `consent.revoked`, `refresh.reuse_detected`,
-    /// `rate_limit.refused`.
+    /// `code.reuse_detected`, `rate_limit.refused`.
     pub kind: String,
     /// `success`, or why it failed.
     pub outcome: String,

@@ -38,11 +38,16 @@ impl Timestamp {
             .map(|dt| Self::from_datetime(dt.with_timezone(&Utc)))
     }
 
+    /// Saturates: a delta beyond µs range lands at the far past or future,
+    /// on the side its sign says.
     pub fn plus(self, delta: TimeDelta) -> Self {
-        Self(
-            self.0
-                .saturating_add(delta.num_microseconds().unwrap_or(i64::MAX)),
-        )
+        let micros = delta
+            .num_microseconds()
+            .unwrap_or(match delta < TimeDelta::zero() {
+                true => i64::MIN,
+                false => i64::MAX,
+            });
+        Self(self.0.saturating_add(micros))
     }
 
     pub fn is_past(self, now: Timestamp) -> bool {
@@ -150,6 +155,14 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_deltas_saturate_on_their_own_side() {
+        let now = Timestamp::now();
+        assert!(now.plus(TimeDelta::MIN) < Timestamp::from_micros(0));
+        assert_eq!(now.plus(TimeDelta::MAX), Timestamp::from_micros(i64::MAX));
+        assert!(now.plus(-TimeDelta::days(4_294_967_295)) < now);
+    }
 
     #[test]
     fn round_trips_rfc3339_in_utc() {

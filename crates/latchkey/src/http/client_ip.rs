@@ -37,13 +37,14 @@ impl TrustedProxies {
             return peer;
         }
         let mut client = peer;
+        // Right to left without collecting: this runs on every request.
         let hops = headers
             .get_all("x-forwarded-for")
             .iter()
+            .rev()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .collect::<Vec<_>>();
-        for hop in hops.iter().rev() {
+            .flat_map(|v| v.rsplit(','));
+        for hop in hops {
             let Ok(ip) = hop.trim().parse::<IpAddr>() else {
                 // Garbage from a trusted hop: the last trusted address it is.
                 break;

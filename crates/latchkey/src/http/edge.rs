@@ -95,14 +95,15 @@ where
 {
     Edge {
         inner: DefaultBodyLimit::max(BODY_LIMIT).layer(routes),
-        config,
+        config: Arc::new(config),
     }
 }
 
 #[derive(Clone)]
 pub struct Edge<S> {
     inner: S,
-    config: EdgeConfig,
+    /// Shared: cloned into every request's future.
+    config: Arc<EdgeConfig>,
 }
 
 /// The JSON 500 for a handler that panicked; the server keeps serving.

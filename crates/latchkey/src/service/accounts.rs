@@ -84,7 +84,14 @@ impl AccountService {
             .insert_account(&account, Role::User, verified, Timestamp::now())
             .await
         {
-            Ok(()) => Ok(account),
+            Ok(()) => {
+                AuditEvent::new(AuditKind::AccountCreated)
+                    .by(caller)
+                    .account(account.id)
+                    .record(&self.store)
+                    .await;
+                Ok(account)
+            }
             Err(StoreError::Conflict) => Err(ServiceError::EMAIL_TAKEN),
             Err(err) => Err(err.into()),
         }
@@ -120,7 +127,19 @@ impl AccountService {
             .update_account(id, &data, by_admin, data.email_verified)
             .await
         {
-            Ok(Some(account)) => Ok(account),
+            Ok(Some(account)) => {
+                // The email decides which GitHub user may link to the account.
+                AuditEvent::new(AuditKind::AccountUpdated)
+                    .by(caller)
+                    .account(id)
+                    .detail(serde_json::json!({
+                        "email": account.email.as_str(),
+                        "emailVerified": data.email_verified,
+                    }))
+                    .record(&self.store)
+                    .await;
+                Ok(account)
+            }
             Ok(None) => Err(ServiceError::ACCOUNT_NOT_FOUND),
             Err(StoreError::Conflict) => Err(ServiceError::EMAIL_TAKEN),
             Err(err) => Err(err.into()),
@@ -133,6 +152,11 @@ impl AccountService {
         match self.store.delete_account(id).await? {
             AccountDeletion::Deleted(hashes) => {
                 self.cache.evict(&hashes).await;
+                AuditEvent::new(AuditKind::AccountDeleted)
+                    .by(caller)
+                    .account(id)
+                    .record(&self.store)
+                    .await;
                 Ok(())
             }
             AccountDeletion::NotFound => Err(ServiceError::ACCOUNT_NOT_FOUND),

@@ -42,21 +42,22 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Failures of the connection rather than of the statement: PostgreSQL's
-/// class 08 (connection exception) and 57P (the server shutting down or
-/// starting), and sqlx's own I/O, TLS, wire-protocol, pool and worker
-/// failures. (A connection closed during the handshake surfaces as a
-/// protocol error: "unexpected response from SSLRequest".)
+/// class 08 (connection exception), 57P (the server shutting down or
+/// starting) and 25006 (a read-only server, as after a failover to a
+/// replica), and sqlx's own I/O, TLS, pool and worker failures. A protocol
+/// error counts only as PostgreSQL's handshake meeting a closed connection
+/// ("unexpected response from SSLRequest"); elsewhere it is a bug, a 500.
 fn unreachable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        sqlx::Error::Protocol(what) => what.contains("SSLRequest"),
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "25006"
+        }),
         _ => false,
     }
 }

@@ -8,8 +8,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const KINDS: [&str; 11] = [
+const KINDS: [&str; 16] = [
     "login",
+    "account.created",
+    "account.updated",
+    "account.deleted",
+    "client.updated",
+    "code.reuse_detected",
     "token.created",
     "token.deleted",
     "client.created",
@@ -116,6 +121,55 @@ async fn every_security_event_is_audited(backend: Backend) {
         .expect("the browser login");
     // (Consent again: the reuse revoked the grant, and with it the consent.)
     tokens_for(&app, &mut browser, &client, "profile").await;
+    // A silent re-approval of the same scopes is no new consent.
+    let granted = events(&audit(&app, "?limit=500").await, "consent.granted").len();
+    let (code, verifier) = code_for(&mut browser, &client, "profile").await;
+    assert_eq!(
+        events(&audit(&app, "?limit=500").await, "consent.granted").len(),
+        granted
+    );
+    // That code, exchanged twice: the replay revokes the grant.
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", client.redirect.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    assert_eq!(
+        token_request(&app, "/oauth/token", &client, &exchange)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        token_request(&app, "/oauth/token", &client, &exchange)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    tokens_for(&app, &mut browser, &client, "profile").await;
+    // The client's redirect URIs change; an account is renamed, then deleted.
+    let changed = app
+        .put(
+            &format!("/v1/oauth/clients/{}", client.id),
+            &app.admin_secret,
+            json!({"name": "Test App", "redirectUris": [client.redirect]}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let gone = app.create_user("Gone", "gone@example.com").await;
+    let renamed = app
+        .put(
+            &format!("/v1/accounts/{gone}"),
+            &app.admin_secret,
+            json!({"name": "Gone Soon", "email": "gone@example.com"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let deleted = app
+        .delete(&format!("/v1/accounts/{gone}"), &app.admin_secret)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
     let revoked = app
         .delete(
             &format!("/v1/accounts/{octocat}/authorizations/{}", client.id),
@@ -227,11 +281,16 @@ async fn the_log_is_for_admins_in_pages(app: TestApp) {
     }
     let ids: Vec<Value> = all.iter().map(|e| e["id"].clone()).collect();
     assert_eq!(seen, ids);
-    // By account: the user's token (made for them) and nothing of the admin's own.
+    // By account: the user's creation and their token (made for them), and
+    // nothing of the admin's own tokens.
     let theirs = audit(&app, &format!("?account={user}")).await;
-    let theirs = theirs["values"].as_array().unwrap();
-    assert_eq!(theirs.len(), 1, "{theirs:?}");
-    assert_eq!(theirs[0]["kind"], "token.created");
+    let kinds: Vec<&str> = theirs["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["token.created", "account.created"]);
     // Since: nothing from the future.
     let later = audit(&app, "?since=2999-01-01T00:00:00Z").await;
     assert!(later["values"].as_array().unwrap().is_empty());

@@ -6,6 +6,7 @@
 //! tests running against that server are not disturbed.
 
 use crate::helpers::*;
+use crate::oauth_support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,6 +78,13 @@ async fn postgresql_outage_is_503_at_once_and_heals_itself() {
         .0
         .contains(&proxy.addr.to_string()));
     let (user, secret) = app.user_with_token("Ola", "ola@example.com").await;
+    let client = register(
+        &app,
+        false,
+        json!({"grantTypes": ["authorization_code", "client_credentials"]}),
+    )
+    .await;
+    let mut browser = sign_in(&app, "octocat").await;
     assert_eq!(
         app.get("/v1/login/token", &secret).await.status(),
         StatusCode::OK
@@ -117,6 +125,21 @@ async fn postgresql_outage_is_503_at_once_and_heals_itself() {
         StatusCode::SERVICE_UNAVAILABLE,
     )
     .await;
+    // The OAuth endpoints say so in their own terms; the consent page too.
+    let (status, body) = token_request(
+        &app,
+        "/oauth/token",
+        &client,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let (_, challenge) = pkce();
+    let page = browser
+        .get(&authorize_path(&client, "profile", "st", &challenge))
+        .await;
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     // What needs no database keeps serving.
     let version = app.request(Method::GET, "/version", None, None).await;
     assert_eq!(version.status(), StatusCode::OK);

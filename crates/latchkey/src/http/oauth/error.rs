@@ -49,6 +49,10 @@ impl IntoResponse for OAuthHttpError {
         let code = self.error.code();
         let (description, note) = match &self.error {
             OAuthError::Rejected { description, .. } => (description.to_string(), None),
+            OAuthError::Internal(err) if err.is_unavailable() => (
+                "the database is unreachable; try again shortly".to_owned(),
+                Some(ErrorNote::External(err.to_string())),
+            ),
             OAuthError::Internal(err) => (
                 "internal server error".to_owned(),
                 Some(ErrorNote::Internal(err.to_string())),
@@ -70,6 +74,11 @@ impl IntoResponse for OAuthHttpError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Basic realm="latchkey", charset="UTF-8""#),
             );
+        }
+        if code == ErrorCode::TemporarilyUnavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if let Some(note) = note {
             response.extensions_mut().insert(note);

@@ -54,9 +54,7 @@ async fn check(state: &AppState, req: &AuthorizeRequest) -> Result<ValidAuthoriz
         ))
         .into_response()),
         Err(AuthorizeError::Redirect(to)) => Err(Redirect::to(&to).into_response()),
-        Err(AuthorizeError::Internal(err)) => {
-            Err(PageError::Internal(err.to_string()).into_response())
-        }
+        Err(AuthorizeError::Internal(err)) => Err(PageError::store(err).into_response()),
     }
 }
 

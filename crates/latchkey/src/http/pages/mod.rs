@@ -123,6 +123,17 @@ impl PageError {
         PageError::Status(StatusCode::BAD_REQUEST, message.into())
     }
 
+    /// A database that cannot be reached is 503, anything else 500.
+    pub fn store(err: crate::store::StoreError) -> Self {
+        match err.is_unavailable() {
+            true => PageError::Status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unreachable; try again shortly.".into(),
+            ),
+            false => PageError::Internal(err.to_string()),
+        }
+    }
+
     pub fn not_found() -> Self {
         PageError::Status(StatusCode::NOT_FOUND, "There is nothing here.".into())
     }
@@ -154,7 +165,7 @@ impl From<crate::service::oauth::OAuthError> for PageError {
     fn from(err: crate::service::oauth::OAuthError) -> Self {
         use crate::service::oauth::OAuthError;
         match err {
-            OAuthError::Internal(err) => PageError::Internal(err.to_string()),
+            OAuthError::Internal(err) => PageError::store(err),
             other => PageError::bad_request(other.to_string()),
         }
     }

@@ -177,24 +177,28 @@ impl OAuthServer {
         let given = self
             .store
             .consented_scopes(account, request.client.client_id)
-            .await?
-            .unwrap_or_default();
+            .await?;
+        let before = given.unwrap_or_default();
         self.store
             .record_consent(
                 account,
                 request.client.client_id,
-                given.union(request.scopes),
+                before.union(request.scopes),
                 now,
             )
             .await?;
-        consent_granted(
-            &self.store,
-            account,
-            request.client.client_id,
-            request.scopes,
-            "authorization_code",
-        )
-        .await;
+        // Only a yes to something new is an event: a silent re-approval of
+        // scopes already granted is the same consent, used again.
+        if given.is_none() || !request.scopes.is_subset_of(before) {
+            consent_granted(
+                &self.store,
+                account,
+                request.client.client_id,
+                request.scopes,
+                "authorization_code",
+            )
+            .await;
+        }
         let code = PrefixedSecret::generate(SecretKind::AuthorizationCode);
         self.store
             .insert_code(&NewCode {

@@ -166,6 +166,16 @@ impl ClientRegistry {
             let hashes = self.store.delete_client_access_tokens(id).await?;
             self.tokens.evict(&hashes).await;
         }
+        // Redirect URIs decide where codes go: a change is worth a record.
+        AuditEvent::new(AuditKind::ClientUpdated)
+            .by(caller)
+            .target(id)
+            .detail(serde_json::json!({
+                "redirectUris": updated.redirect_uris,
+                "scopes": updated.scopes.to_string(),
+            }))
+            .record(&self.store)
+            .await;
         Ok(updated)
     }
 

@@ -125,6 +125,7 @@ impl OAuthServer {
                 self.store
                     .record_consent(account, record.client, given.union(record.scopes), now)
                     .await?;
+                // A person typed the code and said yes: always their decision.
                 super::authorize::consent_granted(
                     &self.store,
                     account,

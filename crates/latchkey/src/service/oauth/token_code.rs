@@ -132,6 +132,11 @@ impl OAuthServer {
             let hashes = self.store.revoke_grant(grant).await?;
             self.cache.evict(&hashes).await;
             tracing::warn!(%grant, "authorization code replayed; its grant is revoked");
+            crate::service::AuditEvent::new(crate::domain::AuditKind::CodeReuseDetected)
+                .outcome("grant revoked")
+                .detail(serde_json::json!({"grant": grant.to_string()}))
+                .record(&self.store)
+                .await;
         }
         Ok(())
     }
