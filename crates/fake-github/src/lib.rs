@@ -168,7 +168,7 @@ async fn record(State(shared): State<Shared>, req: Request, next: Next) -> Respo
     };
     let latency = {
         let mut state = shared.lock();
-        state.calls.push(Call {
+        state.record(Call {
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),

@@ -151,9 +151,16 @@ pub(crate) struct State {
     pub tokens: HashMap<String, AccessToken>,
     pub devices: HashMap<String, DeviceGrant>,
     pub codes: HashMap<String, CodeGrant>,
+    /// `tokens`' keys, oldest first.
+    pub token_order: std::collections::VecDeque<String>,
     pub script: Script,
     pub calls: Vec<Call>,
 }
+
+/// Live access tokens at most; far more than any test or dev session needs.
+const MAX_TOKENS: usize = 10_000;
+/// Calls kept for inspection: at least the last this many.
+const MAX_CALLS: usize = 10_000;
 
 impl State {
     pub fn new(client_id: &str, client_secret: &str) -> Self {
@@ -164,6 +171,7 @@ impl State {
             tokens: HashMap::new(),
             devices: HashMap::new(),
             codes: HashMap::new(),
+            token_order: std::collections::VecDeque::new(),
             script: Script::default(),
             calls: Vec::new(),
         }
@@ -186,7 +194,23 @@ impl State {
                 client_id: client_id.to_owned(),
             },
         );
+        // Dev mode runs for days: the oldest tokens are forgotten (as if
+        // revoked) rather than kept forever.
+        self.token_order.push_back(token.clone());
+        while self.token_order.len() > MAX_TOKENS {
+            if let Some(old) = self.token_order.pop_front() {
+                self.tokens.remove(&old);
+            }
+        }
         token
+    }
+
+    /// Keeps the most recent calls only, so a long dev-mode run stays bounded.
+    pub fn record(&mut self, call: Call) {
+        if self.calls.len() >= 2 * MAX_CALLS {
+            self.calls.drain(..MAX_CALLS);
+        }
+        self.calls.push(call);
     }
 
     /// The user a device grant approves: the scripted login, else the first user.
@@ -206,4 +230,41 @@ pub(crate) fn random_hex(len: usize) -> String {
     }
     out.truncate(len);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> Call {
+        Call {
+            method: "GET".into(),
+            path: "/user".into(),
+            query: None,
+            at: Instant::now(),
+            user_agent: None,
+            accept: None,
+            api_version: None,
+            authorization: None,
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_long_run_stays_bounded() {
+        let mut state = State::new("id", "secret");
+        let first = state.issue_token(1, "id");
+        for _ in 0..MAX_TOKENS {
+            state.issue_token(1, "id");
+        }
+        assert_eq!(state.tokens.len(), MAX_TOKENS);
+        assert!(
+            !state.tokens.contains_key(&first),
+            "the oldest is forgotten"
+        );
+        for _ in 0..5 * MAX_CALLS {
+            state.record(call());
+        }
+        assert!(state.calls.len() >= MAX_CALLS && state.calls.len() <= 2 * MAX_CALLS);
+    }
 }

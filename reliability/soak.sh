@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Soak (issue 15, point 5): MINUTES (10) of mixed load at about half of the
+# measured full-speed mixed capacity (bench/mixed.sh: validation 67,500/s,
+# creation 840/s, refresh 810/s, web-flow logins 110/s) on one SQLite node:
+# paced validation (<= 32,000/s), durable token creation (<= 400/s), refresh
+# rotation over 8 chains (<= 400/s) and web-flow logins (about 50/s), in
+# one-minute segments. After each minute it records throughput, p99, errors
+# and the server's RSS, and prints a table. Passes with 0 errors, RSS after
+# the first two minutes growing by under 10 %, and no minute's p99 over three
+# times the median minute's.
+#
+#   bash reliability/soak.sh
+#   MINUTES=2 SEGMENT=10 bash reliability/soak.sh    # a quick run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MINUTES=${MINUTES:-10}
+SEGMENT=${SEGMENT:-60}
+PORT=19897
+command -v wrk >/dev/null 2>&1 || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
+}
+cargo build --release --quiet -p latchkey
+work=$(mktemp -d)
+./target/release/latchkey serve --dev --listen "127.0.0.1:$PORT" \
+  --database-url "sqlite://$work/soak.db" --bootstrap-token-file "$work/admin-token" \
+  --login-rate-limit-per-minute 1000000 --access-log off 2>"$work/server.log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+base="http://127.0.0.1:$PORT"
+secret=$(tr -d '[:space:]' < "$work/admin-token")
+export SECRET=$secret
+account=$(curl -fsS "$base/v1/login/token" -H "Authorization: Bearer $secret" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
+python3 bench/refresh_tokens.py "$base" "$secret" 8 > "$work/pairs.txt"
+export PAIRS="$work/pairs.txt"
+
+p99_ms() { awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /s$/) {sub(/s/, "", v); v *= 1000}; printf "%.2f", v}' "$1"; }
+rps() { awk '/^Requests\/sec/ {printf "%.0f", $2}' "$1"; }
+bad() {
+  local non2xx sock
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$1")
+  sock=$(awk '/Socket errors/ {n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n}' "$1")
+  echo $(( ${non2xx:-0} + ${sock:-0} ))
+}
+
+rows=()
+errors=0
+for minute in $(seq 1 "$MINUTES"); do
+  DELAY_MS=1 SCRIPT= wrk -t1 -c32 -d"${SEGMENT}s" --latency -s reliability/lua/paced.lua \
+    -H "Authorization: Bearer $secret" "$base/v1/login/token" > "$work/validate.txt" &
+  w1=$!
+  DELAY_MS=10 SCRIPT=bench/lua/create.lua wrk -t1 -c4 -d"${SEGMENT}s" --latency \
+    -s reliability/lua/paced.lua "$base/v1/accounts/$account/tokens" > "$work/create.txt" &
+  w2=$!
+  DELAY_MS=20 SCRIPT=reliability/lua/refresh_chains.lua wrk -t8 -c8 -d"${SEGMENT}s" --latency \
+    -s reliability/lua/paced.lua "$base" > "$work/refresh.txt" &
+  w3=$!
+  python3 - "$base" "$SEGMENT" > "$work/logins.txt" <<'PY' &
+import http.client, json, sys, threading, time, urllib.parse
+base, seconds = sys.argv[1], float(sys.argv[2])
+done, failed, lock = [0], [0], threading.Lock()
+def get(url):
+    parts = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(parts.netloc, timeout=30)
+    c.request("GET", parts.path + "?" + parts.query)
+    r = c.getresponse()
+    return r.status, r.getheader("Location"), r.read()
+def worker():
+    end = time.time() + seconds
+    while time.time() < end:
+        started_at = time.time()
+        try:
+            s, _, body = get(base + "/v1/login/oauth2/web/authorize?provider=github")
+            assert s == 200
+            started = json.loads(body)
+            s, back, _ = get(started["url"])
+            assert s in (302, 303)
+            s, _, _ = get(back)
+            assert s in (200, 302, 303)
+            s, _, body = get(base + "/v1/login/oauth2/web/poll?state=" + urllib.parse.quote(started["state"]))
+            assert s == 200 and json.loads(body)["secret"]["value"]
+            with lock: done[0] += 1
+        except Exception:
+            with lock: failed[0] += 1
+        time.sleep(max(0.0, 0.08 - (time.time() - started_at)))  # about 12/s per worker
+threads = [threading.Thread(target=worker) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(done[0], failed[0])
+PY
+  w4=$!
+  wait "$w1" "$w2" "$w3" "$w4"
+  rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status")
+  read -r logins login_failed < "$work/logins.txt"
+  minute_errors=$(( $(bad "$work/validate.txt") + $(bad "$work/create.txt") + $(bad "$work/refresh.txt") + login_failed ))
+  errors=$((errors + minute_errors))
+  rows+=("| $minute | $(rps "$work/validate.txt") / $(p99_ms "$work/validate.txt") | $(rps "$work/create.txt") / $(p99_ms "$work/create.txt") | $(rps "$work/refresh.txt") / $(p99_ms "$work/refresh.txt") | $(awk -v n="$logins" -v s="$SEGMENT" 'BEGIN {printf "%.1f", n / s}') | $minute_errors | $rss |")
+  echo "minute $minute: errors $minute_errors, RSS $rss MB" >&2
+done
+logged=$(grep -c " ERROR \|panicked\|database is locked" "$work/server.log" || true)
+errors=$((errors + logged))
+report=$(
+  echo "Soak: $MINUTES x ${SEGMENT} s of mixed load on SQLite, one node; $(date -u +%Y-%m-%d)."
+  echo
+  echo "| minute | validation/s / p99 ms | creation/s / p99 ms | refresh/s / p99 ms | logins/s | errors | RSS MB |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+)
+echo "$report"
+echo
+# RSS after warm-up (from minute 2, or the first when shorter) to the end;
+# p99s of validation per minute against their median.
+verdict=$(printf '%s\n' "${rows[@]}" | python3 -c '
+import sys
+rows = [l.strip("|").split("|") for l in sys.stdin.read().splitlines()]
+rss = [float(r[6]) for r in rows]
+p99 = [float(r[1].split("/")[1]) for r in rows]
+base = rss[1] if len(rss) > 2 else rss[0]
+growth = (rss[-1] - base) / base * 100
+median = sorted(p99)[len(p99) // 2]
+worst = max(p99) / median if median else 0
+ok = "ok" if growth < 10 and worst <= 3 else "FAILED"
+print(f"RSS growth after warm-up: {growth:+.1f} %; worst minute p99 / median: {worst:.2f}; {ok}")
+')
+echo "$verdict"
+echo "errors: $errors (non-2xx, socket errors, failed logins, ERROR/panic/locked log lines: $logged)"
+[ "$errors" -eq 0 ] && [[ "$verdict" == *"; ok" ]]
