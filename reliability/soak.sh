@@ -58,7 +58,7 @@ for minute in $(seq 1 "$MINUTES"); do
   DELAY_MS=10 SCRIPT=bench/lua/create.lua wrk -t1 -c4 -d"${SEGMENT}s" --latency \
     -s reliability/lua/paced.lua "$base/v1/accounts/$account/tokens" > "$work/create.txt" &
   w2=$!
-  DELAY_MS=20 SCRIPT=reliability/lua/refresh_chains.lua wrk -t8 -c8 -d"${SEGMENT}s" --latency \
+  DELAY_MS=20 SCRIPT=bench/lua/refresh.lua wrk -t8 -c8 -d"${SEGMENT}s" --latency \
     -s reliability/lua/paced.lua "$base" > "$work/refresh.txt" &
   w3=$!
   python3 - "$base" "$SEGMENT" > "$work/logins.txt" <<'PY' &
