@@ -5,6 +5,8 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(latchkey_pg_tests)");
     println!("cargo::rustc-check-cfg=cfg(latchkey_browser_tests)");
+    // cargo-fuzz builds every crate with `--cfg fuzzing` (src/fuzzing.rs).
+    println!("cargo::rustc-check-cfg=cfg(fuzzing)");
     println!("cargo::rerun-if-env-changed=LATCHKEY_TEST_BROWSER");
     if std::env::var("LATCHKEY_TEST_BROWSER").is_ok_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=latchkey_browser_tests");

@@ -8,6 +8,9 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+// Panicking property checks: only in tests and fuzz builds, never in the server.
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 pub mod github;
 pub mod http;
 pub mod metrics;

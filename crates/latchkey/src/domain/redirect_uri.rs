@@ -65,8 +65,16 @@ impl RedirectUri {
         if !is_loopback_ip(&registered) || registered.scheme() != "http" {
             return false;
         }
-        // The same string once the port is taken out of both.
-        without_port(&self.0, &registered) == without_port(sent, &sent_url)
+        // The same string once the port is taken out of both; a URI whose
+        // text its parse does not reproduce (`HTTP://`, `127.000.0.1`)
+        // matches only exactly, or any two such would match each other.
+        let (Some(registered_text), Some(sent_text)) = (
+            without_port(&self.0, &registered),
+            without_port(sent, &sent_url),
+        ) else {
+            return false;
+        };
+        registered_text == sent_text
             && sent_url.scheme() == "http"
             && sent_url.host() == registered.host()
     }
@@ -200,5 +208,12 @@ mod tests {
         // A hostname never varies, even localhost.
         let named = uri("http://localhost:3000/done");
         assert!(!named.matches("http://localhost:3001/done"));
+        // Exposed by the redirect_uri fuzz property: a registered URI whose
+        // text its parse does not reproduce accepted any path a client sent
+        // in such a form.
+        let upper = uri("HTTP://127.0.0.1:8080/cb");
+        assert!(upper.matches("HTTP://127.0.0.1:8080/cb"));
+        assert!(!upper.matches("HTTP://127.0.0.1:1/elsewhere"));
+        assert!(!uri("http://127.000.000.001:8080/cb").matches("http://127.1:9/elsewhere"));
     }
 }

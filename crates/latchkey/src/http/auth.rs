@@ -122,7 +122,7 @@ pub fn presented<'h>(headers: &'h HeaderMap, cookie: &CookieConfig) -> Option<&'
     }
 }
 
-fn credential(header: &[u8]) -> Option<&str> {
+pub(crate) fn credential(header: &[u8]) -> Option<&str> {
     let value = std::str::from_utf8(header).ok()?;
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();

@@ -3,7 +3,7 @@
 
 mod accounts;
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod authorizations;
 pub mod client_ip;
 mod clients;
@@ -14,7 +14,7 @@ mod extract;
 mod github_login;
 mod login;
 mod metrics;
-mod oauth;
+pub(crate) mod oauth;
 mod ops;
 mod pages;
 mod rate_limit;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-const SEAL_PURPOSE: &str = "device-session-v1";
+pub(crate) const SEAL_PURPOSE: &str = "device-session-v1";
 /// GitHub's documented increment on `slow_down` (RFC 8628 §3.5).
 const SLOW_DOWN_STEP: u64 = 5;
 /// Never poll faster than this, whatever interval GitHub names.
@@ -27,11 +27,34 @@ pub struct DeviceStart {
 
 /// The sealed `encodedSession`: only this server (any node sharing its key)
 /// can read it, and any change to it is detected.
-#[derive(Serialize, Deserialize)]
-struct Session {
-    device_code: String,
-    interval: u64,
-    expires: i64,
+#[derive(PartialEq, Serialize, Deserialize)]
+pub(crate) struct Session {
+    pub device_code: String,
+    pub interval: u64,
+    pub expires: i64,
+}
+
+/// The device code is GitHub's secret for this login: never printed.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("interval", &self.interval)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn seal(&self, key: &ServerKey) -> String {
+        let plain = serde_json::to_vec(self).expect("a plain struct serialises");
+        key.seal(SEAL_PURPOSE, &plain)
+    }
+
+    /// `None` for anything this key did not seal as a session.
+    pub(crate) fn open(key: &ServerKey, encoded: &str) -> Option<Self> {
+        key.open(SEAL_PURPOSE, encoded)
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+    }
 }
 
 /// GitHub's device flow, for CLIs.
@@ -92,12 +115,11 @@ impl DeviceFlow {
             interval: code.interval,
             expires: expires.as_micros(),
         };
-        let plain = serde_json::to_vec(&session).expect("a plain struct serialises");
         Ok(DeviceStart {
             url: code.verification_uri,
             user_code: code.user_code,
             expires,
-            encoded_session: self.key.seal(SEAL_PURPOSE, &plain),
+            encoded_session: session.seal(&self.key),
         })
     }
 
@@ -114,10 +136,7 @@ impl DeviceFlow {
         encoded_session: &str,
         client: IpAddr,
     ) -> Result<UnsafeToken, ServiceError> {
-        let session: Session = self
-            .key
-            .open(SEAL_PURPOSE, encoded_session)
-            .and_then(|plain| serde_json::from_slice(&plain).ok())
+        let session = Session::open(&self.key, encoded_session)
             .ok_or_else(|| ServiceError::invalid("encodedSession is not a valid session"))?;
         let expires = Timestamp::from_micros(session.expires);
         let now = Timestamp::now();

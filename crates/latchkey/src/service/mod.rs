@@ -8,7 +8,7 @@ mod bootstrap;
 mod caller;
 mod client_slots;
 mod csrf;
-mod device_flow;
+pub(crate) mod device_flow;
 mod error;
 mod github_login;
 mod health;

@@ -95,8 +95,22 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|_| OAuthHttpError::invalid_request("the body could not be read"))?;
+        let authorization = headers
+            .get(AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        Self::parse(&body, authorization)
+    }
+}
+
+impl OAuthForm {
+    /// The body's parameters, each at most once, beside the Authorization
+    /// header as it came (an unreadable one is empty, so it fails as not Basic).
+    pub(crate) fn parse(
+        body: &[u8],
+        authorization: Option<String>,
+    ) -> Result<Self, OAuthHttpError> {
         let mut params = HashMap::new();
-        for (name, value) in url::form_urlencoded::parse(&body) {
+        for (name, value) in url::form_urlencoded::parse(body) {
             if params
                 .insert(name.into_owned(), value.into_owned())
                 .is_some()
@@ -106,9 +120,6 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
                 ));
             }
         }
-        let authorization = headers
-            .get(AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or("").to_owned());
         Ok(Self {
             params,
             authorization,
@@ -118,7 +129,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`: the id and the
 /// secret are form-urlencoded before the base64 (RFC 6749 §2.3.1).
-fn basic_credentials(header: &str) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(header: &str) -> Option<(String, String)> {
     let (scheme, encoded) = header.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -137,7 +148,11 @@ fn form_decode(s: &str) -> Option<String> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
+                // Two hex digits: from_str_radix alone would take "+1".
                 let hex = [bytes.next()?, bytes.next()?];
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
             }
             other => out.push(other),
