@@ -8,6 +8,7 @@
 //! rule (such as exact redirect matching) that a wrong answer would break.
 
 use crate::crypto::ServerKey;
+use crate::domain::user_code::ALPHABET;
 use crate::domain::{RedirectUri, UserCode};
 use crate::http::auth::credential;
 use crate::http::oauth::form::{basic_credentials, OAuthForm};
@@ -98,7 +99,7 @@ pub fn client_form(data: &[u8]) {
         assert_eq!(secret, form_decoded(raw_secret), "secret of {header:?}");
     }
     // Whatever id and secret a client has, its Basic header carries them.
-    let (id, secret) = (text(header.as_bytes()), text(body));
+    let (id, secret) = (header, text(body));
     let encoded = format!(
         "Basic {}",
         STANDARD.encode(format!("{}:{}", form_encoded(&id), form_encoded(&secret)))
@@ -197,11 +198,10 @@ pub fn user_code(data: &[u8]) {
     assert_eq!(code.as_str().len(), 8);
     // Accepted only if every character typed is a separator or one of the
     // code's letters, in either case.
-    const LETTERS: &str = "BCDFGHJKLMNPQRSTVWXZ";
     assert!(
         typed
-            .chars()
-            .all(|c| matches!(c, '-' | ' ') || LETTERS.contains(c.to_ascii_uppercase())),
+            .bytes()
+            .all(|b| matches!(b, b'-' | b' ') || ALPHABET.contains(&b.to_ascii_uppercase())),
         "{typed:?}"
     );
     let shown = code.to_string();

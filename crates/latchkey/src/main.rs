@@ -19,9 +19,8 @@ fn main() -> ExitCode {
 /// from one thread per connection (17 on SQLite). glibc gives threads
 /// arenas of their own, up to eight per core, and rarely returns their
 /// free pages, so under a steady load the server's RSS kept creeping up
-/// (reliability/soak.sh). Two arenas bound it; SQLite's hot allocations come
-/// from its own per-connection caches, so the shared arenas are not a
-/// point of contention. Must run before any thread starts.
+/// (reliability/soak.sh). Two arenas slowed the creep by half, and the
+/// soak's p99 did not move. Must run before any thread starts.
 fn limit_c_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tuning parameter; no thread exists yet.

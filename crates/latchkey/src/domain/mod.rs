@@ -12,7 +12,7 @@ mod secret;
 mod sign_in_origin;
 mod timestamp;
 mod token;
-mod user_code;
+pub(crate) mod user_code;
 
 pub use account::{name_problems, Account, AccountData, Role};
 pub use audit::{AuditEntry, AuditKind};

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+pub(crate) const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UserCode(String);

@@ -148,12 +148,10 @@ fn form_decode(s: &str) -> Option<String> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                // Two hex digits: from_str_radix alone would take "+1".
-                let hex = [bytes.next()?, bytes.next()?];
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+                // Exactly two hex digits (from_str_radix would take "+1").
+                let high = char::from(bytes.next()?).to_digit(16)?;
+                let low = char::from(bytes.next()?).to_digit(16)?;
+                out.push((high * 16 + low) as u8);
             }
             other => out.push(other),
         }
