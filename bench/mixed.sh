@@ -12,28 +12,18 @@ cd "$(dirname "$0")/.."
 
 LOAD=${SECONDS_OF_LOAD:-60}
 PORT=19895
-command -v wrk >/dev/null 2>&1 || {
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-}
+. bench/lib.sh
+ensure_wrk
 cargo build --release --quiet -p latchkey
 work=$(mktemp -d)
-./target/release/latchkey serve --dev --listen "127.0.0.1:$PORT" \
-  --database-url "sqlite://$work/mixed.db" --bootstrap-token-file "$work/admin-token" \
-  --login-rate-limit-per-minute 1000000 --access-log off 2>"$work/server.log" &
-server=$!
+serve_dev "$PORT" "sqlite://$work/mixed.db" "$work"
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && break
-  sleep 0.1
-done
 base="http://127.0.0.1:$PORT"
-secret=$(tr -d '[:space:]' < "$work/admin-token")
+wait_healthy "$base"
+secret=$(admin_secret "$work")
 export SECRET=$secret  # for bench/lua/create.lua
-account=$(curl -fsS "$base/v1/login/token" -H "Authorization: Bearer $secret" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
+account=$(account_of "$base" "$secret")
 python3 bench/refresh_tokens.py "$base" "$secret" 8 > "$work/pairs.txt"
-
 
 wrk -t1 -c16 -d"${LOAD}s" -H "Authorization: Bearer $secret" "$base/v1/login/token" > "$work/validate.txt" &
 w1=$!
@@ -43,40 +33,12 @@ PAIRS="$work/pairs.txt" wrk -t8 -c8 -d"${LOAD}s" -s bench/lua/refresh.lua "$base
 w3=$!
 # Logins: the Login API's web flow, each a GitHub round trip through the
 # in-process fake, then the poll that hands out a new durable token.
-python3 - "$base" "$LOAD" > "$work/logins.txt" <<'PY' &
-import http.client, json, sys, threading, time, urllib.parse
-base, seconds = sys.argv[1], float(sys.argv[2])
-host = urllib.parse.urlsplit(base).netloc
-done, failed, lock = [0], [], threading.Lock()
-def get(url):
-    parts = urllib.parse.urlsplit(url)
-    c = http.client.HTTPConnection(parts.netloc, timeout=30)
-    c.request("GET", parts.path + "?" + parts.query)
-    r = c.getresponse()
-    return r.status, r.getheader("Location"), r.read()
-def worker():
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            s, _, body = get(base + "/v1/login/oauth2/web/authorize?provider=github")
-            assert s == 200, (s, body)
-            started = json.loads(body)
-            s, back, _ = get(started["url"])
-            assert s in (302, 303), ("github", s)
-            s, _, _ = get(back)
-            assert s in (200, 302, 303), ("callback", s)
-            s, _, body = get(base + "/v1/login/oauth2/web/poll?state=" + urllib.parse.quote(started["state"]))
-            assert s == 200 and json.loads(body)["secret"]["value"], (s, body)
-            with lock: done[0] += 1
-        except Exception as e:
-            with lock: failed.append(repr(e))
-threads = [threading.Thread(target=worker) for _ in range(4)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(done[0], len(failed), failed[:3])
-PY
+python3 bench/web_logins.py "$base" "$LOAD" > "$work/logins.txt" &
 w4=$!
-wait "$w1" "$w2" "$w3" "$w4"
+# Each reaped: a single wait with several jobs reports only the last.
+status=0
+for job in "$w1" "$w2" "$w3" "$w4"; do wait "$job" || status=$?; done
+[ "$status" -eq 0 ] || { echo "a load generator failed" >&2; exit "$status"; }
 
 errors=0
 summary=()

@@ -19,11 +19,8 @@ ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-19881}
 BASE_PORT=${BASE_PORT:-19880}
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "installing wrk" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-fi
+. bench/lib.sh
+ensure_wrk
 
 cargo build --release --quiet -p latchkey -p bench-baseline
 work=$(mktemp -d)
@@ -41,14 +38,9 @@ baseline=$!
   --database-url "sqlite://$work/bench.db" \
   --bootstrap-token-file "$work/admin-token" 2>"$work/server.log" &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 &&
-    curl -fsS "http://127.0.0.1:$BASE_PORT/healthcheck" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-secret=$(tr -d '[:space:]' < "$work/admin-token")
-account=$(curl -fsS "http://127.0.0.1:$PORT/v1/login/token" -H "Authorization: Bearer $secret" |
-  sed -E 's/.*"accountId":"([^"]+)".*/\1/')
+wait_healthy "http://127.0.0.1:$PORT" "http://127.0.0.1:$BASE_PORT"
+secret=$(admin_secret "$work")
+account=$(account_of "http://127.0.0.1:$PORT" "$secret")
 
 # An OAuth client for the grant and introspection scenarios.
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }

@@ -25,10 +25,8 @@ PORT=19891
 PORT2=19892
 BASE_PORT=19890
 
-command -v wrk >/dev/null 2>&1 || {
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-}
+. bench/lib.sh
+ensure_wrk
 cargo build --release --quiet -p latchkey -p bench-baseline
 work=$(mktemp -d)
 pids=()
@@ -70,7 +68,6 @@ run() {
 $(awk '$1 == "50%" {print $2}' "$work/$name.txt") $(awk '$1 == "99%" {print $2}' "$work/$name.txt")"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 # start PORT URL [flags…] -> starts a node, waits for /healthcheck; prints "pid ms".
 start() {
@@ -118,10 +115,9 @@ for backend in $BACKENDS; do
   kill "$pid"; wait "$pid" 2>/dev/null || true
   read -r pid _ < <(start "$PORT" "$url" --dev)
   pids+=("$pid")
-  secret=$(tr -d '[:space:]' < "$work/admin-token")
+  secret=$(admin_secret "$work")
   export SECRET=$secret  # for bench/lua/create.lua
-  account=$(curl -fsS "http://127.0.0.1:$PORT/v1/login/token" -H "Authorization: Bearer $secret" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
+  account=$(account_of "http://127.0.0.1:$PORT" "$secret")
   rows+=("| $backend | cold start to the first 200 (schema present; creating it: $first_ms ms) | $cold_ms ms | | |")
   rows+=("| $backend | idle RSS | $idle_rss MB | | |")
 

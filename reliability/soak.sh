@@ -11,8 +11,8 @@
 # Why a warm-up: SQLite's page caches (16 readers x 256 KiB and the writer's
 # 2 MB, pooled by SQLite) fill in steps during the janitor's batched updates
 # and reach their bound after about 6 minutes of this load, and the
-# allocators' free space grows with them. The live Rust heap is 14.5-18.6 MB
-# from the second minute; a slow rise is not ruled out (README, Reliability).
+# allocators' free space grows with them. Latchkey's own live Rust heap is
+# about 2.6 MB (README, Reliability: where the soak's memory goes).
 #
 # Passes with 0 errors in every minute (warm-up included) and over the
 # measured minutes (at least 6): an RSS trend (least squares) of at most
@@ -34,26 +34,17 @@ PORT=19897
 # Fewer measured minutes leave the trend and the three-against-three check
 # nothing to judge.
 [ "$MINUTES" -ge 6 ] && [ "$WARMUP" -ge 0 ] || { echo "MINUTES must be >= 6 and WARMUP >= 0" >&2; exit 2; }
-command -v wrk >/dev/null 2>&1 || {
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-}
+. bench/lib.sh
+ensure_wrk
 cargo build --release --quiet -p latchkey
 work=$(mktemp -d)
-./target/release/latchkey serve --dev --listen "127.0.0.1:$PORT" \
-  --database-url "sqlite://$work/soak.db" --bootstrap-token-file "$work/admin-token" \
-  --login-rate-limit-per-minute 1000000 --access-log off 2>"$work/server.log" &
-server=$!
+serve_dev "$PORT" "sqlite://$work/soak.db" "$work"
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && break
-  sleep 0.1
-done
 base="http://127.0.0.1:$PORT"
-secret=$(tr -d '[:space:]' < "$work/admin-token")
+wait_healthy "$base"
+secret=$(admin_secret "$work")
 export SECRET=$secret
-account=$(curl -fsS "$base/v1/login/token" -H "Authorization: Bearer $secret" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
+account=$(account_of "$base" "$secret")
 if [ "$SEED" -gt 0 ]; then
   python3 bench/seed.py --database-url "sqlite://$work/soak.db" --account "$account" --count "$SEED"
 fi
@@ -81,47 +72,17 @@ for minute in $(seq 1 $((WARMUP + MINUTES))); do
   DELAY_MS=20 SCRIPT=bench/lua/refresh.lua wrk -t8 -c8 -d"${SEGMENT}s" --latency \
     -s reliability/lua/paced.lua "$base" > "$work/refresh.txt" &
   w3=$!
-  python3 - "$base" "$SEGMENT" > "$work/logins.txt" <<'PY' &
-import http.client, json, sys, threading, time, urllib.parse
-base, seconds = sys.argv[1], float(sys.argv[2])
-done, failed, lock = [0], [0], threading.Lock()
-def get(url):
-    parts = urllib.parse.urlsplit(url)
-    c = http.client.HTTPConnection(parts.netloc, timeout=30)
-    c.request("GET", parts.path + "?" + parts.query)
-    r = c.getresponse()
-    return r.status, r.getheader("Location"), r.read()
-def worker():
-    end = time.time() + seconds
-    while time.time() < end:
-        started_at = time.time()
-        try:
-            s, _, body = get(base + "/v1/login/oauth2/web/authorize?provider=github")
-            assert s == 200
-            started = json.loads(body)
-            s, back, _ = get(started["url"])
-            assert s in (302, 303)
-            s, _, _ = get(back)
-            assert s in (200, 302, 303)
-            s, _, body = get(base + "/v1/login/oauth2/web/poll?state=" + urllib.parse.quote(started["state"]))
-            assert s == 200 and json.loads(body)["secret"]["value"]
-            with lock: done[0] += 1
-        except Exception:
-            with lock: failed[0] += 1
-        time.sleep(max(0.0, 0.08 - (time.time() - started_at)))  # about 12/s per worker
-threads = [threading.Thread(target=worker) for _ in range(4)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(done[0], failed[0])
-PY
+  # About 12 logins a second from each of its 4 threads.
+  python3 bench/web_logins.py "$base" "$SEGMENT" 0.08 > "$work/logins.txt" &
   w4=$!
   # Each reaped before failing: a single wait with several jobs reports only
   # the last, and stopping at the first failure leaves the rest running.
   status=0
   for job in "$w1" "$w2" "$w3" "$w4"; do wait "$job" || status=$?; done
   [ "$status" -eq 0 ] || { echo "a load generator failed in minute $minute" >&2; exit "$status"; }
-  rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status")
-  read -r logins login_failed < "$work/logins.txt"
+  rss=$(rss_mb "$server")
+  read -r logins login_failed login_examples < "$work/logins.txt"
+  [ "$login_failed" -eq 0 ] || echo "login failures in minute $minute: $login_examples" >&2
   minute_errors=$(( $(bad "$work/validate.txt") + $(bad "$work/create.txt") + $(bad "$work/refresh.txt") + login_failed ))
   errors=$((errors + minute_errors))
   phase=measured

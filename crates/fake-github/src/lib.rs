@@ -113,7 +113,17 @@ impl FakeGithub {
         change(&mut self.shared.lock().script);
     }
 
-    /// Every request received so far.
+    /// How many of the latest calls `calls` returns at least (10,000 unless
+    /// set). Where nothing reads them (dev mode), 0: a long run under load
+    /// would otherwise hold up to twice that many, a sawtooth of megabytes.
+    pub fn keep_calls(&self, latest: usize) {
+        let mut state = self.shared.lock();
+        state.calls_kept = latest;
+        state.calls.clear();
+        state.calls.shrink_to_fit();
+    }
+
+    /// The requests received so far (the latest ones; see `keep_calls`).
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
     }
@@ -168,17 +178,20 @@ async fn record(State(shared): State<Shared>, req: Request, next: Next) -> Respo
     };
     let latency = {
         let mut state = shared.lock();
-        state.record(Call {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-            at: std::time::Instant::now(),
-            user_agent: header("user-agent"),
-            accept: header("accept"),
-            api_version: header("x-github-api-version"),
-            authorization: header("authorization"),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        });
+        // Built only when kept: under a soak this runs for every login.
+        if state.calls_kept > 0 {
+            state.record(Call {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                query: parts.uri.query().map(str::to_owned),
+                at: std::time::Instant::now(),
+                user_agent: header("user-agent"),
+                accept: header("accept"),
+                api_version: header("x-github-api-version"),
+                authorization: header("authorization"),
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
         state.script.latency
     };
     if !latency.is_zero() {

@@ -27,6 +27,7 @@ async fn main() -> std::io::Result<()> {
     for user in demo_users() {
         fake.add_user(user);
     }
+    fake.keep_calls(0);
     fake.script(|s| s.authorize_as = Some("octocat".to_owned()));
     eprintln!(
         "fake GitHub on {} (client id {})",

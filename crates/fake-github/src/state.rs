@@ -155,6 +155,8 @@ pub(crate) struct State {
     pub token_order: std::collections::VecDeque<String>,
     pub script: Script,
     pub calls: Vec<Call>,
+    /// At least this many of the latest calls are kept; 0 keeps none.
+    pub calls_kept: usize,
 }
 
 /// Live access tokens at most; far more than any test or dev session needs.
@@ -174,6 +176,7 @@ impl State {
             token_order: std::collections::VecDeque::new(),
             script: Script::default(),
             calls: Vec::new(),
+            calls_kept: MAX_CALLS,
         }
     }
 
@@ -205,10 +208,13 @@ impl State {
         token
     }
 
-    /// Keeps the most recent calls only, so a long dev-mode run stays bounded.
+    /// Keeps the most recent calls only, so a long run stays bounded.
     pub fn record(&mut self, call: Call) {
-        if self.calls.len() >= 2 * MAX_CALLS {
-            self.calls.drain(..MAX_CALLS);
+        if self.calls_kept == 0 {
+            return;
+        }
+        if self.calls.len() >= self.calls_kept.saturating_mul(2) {
+            self.calls.drain(..self.calls_kept);
         }
         self.calls.push(call);
     }
@@ -266,5 +272,9 @@ mod tests {
             state.record(call());
         }
         assert!(state.calls.len() >= MAX_CALLS && state.calls.len() <= 2 * MAX_CALLS);
+        state.calls_kept = 0;
+        state.calls.clear();
+        state.record(call());
+        assert!(state.calls.is_empty(), "none kept when none are wanted");
     }
 }

@@ -273,6 +273,9 @@ async fn start_dev_github(settings: &mut Settings) -> anyhow::Result<FakeGithub>
     for user in fake_github::demo_users() {
         fake.add_user(user);
     }
+    // Nothing reads the call log in dev mode, and it would be most of the
+    // process's heap under a soak.
+    fake.keep_calls(0);
     fake.script(|s| {
         s.authorize_as = Some("octocat".to_owned());
         s.device_interval = 1;

@@ -128,12 +128,16 @@ impl Modify for SecuritySchemes {
 }
 
 /// The documented routes, from which the OpenAPI document is generated;
-/// `limited` wraps the login flows in the rate limit.
+/// `limited` wraps the login flows and OAuth device authorization in the
+/// rate limit.
 fn api_router(
     limited: impl FnOnce(OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
+    let flows = OpenApiRouter::new()
+        .merge(github_login::routes())
+        .merge(oauth::endpoints::device_routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(limited(github_login::routes()))
+        .merge(limited(flows))
         .merge(login::routes())
         .merge(tokens::routes())
         .merge(accounts::routes())
@@ -168,7 +172,8 @@ pub fn app(
 
 /// Routes and shared state. The API's routes sit behind the auth layer,
 /// which takes each one's requirement from the OpenAPI document; the rate
-/// limit guards the login flows. The pages do their own sign-in checks.
+/// limit guards the login flows and OAuth device authorization. The pages
+/// do their own sign-in checks.
 fn router(services: Services, metrics: Arc<Metrics>, config: HttpConfig) -> Result<Router, String> {
     let audit = services.audit.clone();
     let limiter = Arc::new(

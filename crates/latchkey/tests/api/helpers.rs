@@ -156,7 +156,7 @@ impl TestApp {
         let github = Self::fake_github().await;
         let mut settings = Self::settings(&url, &github);
         configure(&mut settings);
-        Self::start(github, settings, dir).await
+        Self::boot(github, settings, dir, None).await
     }
 
     /// A server on a database that already has its admin (an upgrade
@@ -169,17 +169,22 @@ impl TestApp {
     ) -> Self {
         let github = Self::fake_github().await;
         let settings = Self::settings(url, &github);
-        let (running, shutdown) = Self::launch(&settings).await;
-        assert!(running.bootstrapped.is_none(), "the database had its admin");
-        Self::wrap(
-            github,
+        Self::boot(github, settings, dir, Some((admin_secret, admin_id))).await
+    }
+
+    /// Another node on this app's database and fake GitHub, as behind a load
+    /// balancer: the same public URL (this node's). It shares the admin.
+    pub async fn another_node(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.public_url.get_or_insert_with(|| self.base.clone());
+        let admin = (self.admin_secret.clone(), self.admin_id.clone());
+        Self::boot(
+            self.github.clone(),
             settings,
-            dir,
-            running,
-            shutdown,
-            admin_secret,
-            admin_id,
+            tempfile::tempdir().unwrap(),
+            Some(admin),
         )
+        .await
     }
 
     async fn fake_github() -> Arc<FakeGithub> {
@@ -208,62 +213,27 @@ impl TestApp {
         settings
     }
 
-    async fn start(github: Arc<FakeGithub>, settings: Settings, dir: tempfile::TempDir) -> Self {
-        let (running, shutdown) = Self::launch(&settings).await;
-        let boot = running
-            .bootstrapped
-            .as_ref()
-            .expect("fresh database bootstraps");
-        let admin_secret = boot.token.secret.expose();
-        let admin_id = boot.admin.id.to_string();
-        Self::wrap(
-            github,
-            settings,
-            dir,
-            running,
-            shutdown,
-            admin_secret,
-            admin_id,
-        )
-    }
-
-    /// Another node on this app's database and fake GitHub, as behind a load
-    /// balancer: the same public URL (this node's). It shares the admin.
-    pub async fn another_node(&self) -> TestApp {
-        let mut settings = self.settings.clone();
-        settings.public_url.get_or_insert_with(|| self.base.clone());
-        let (running, shutdown) = Self::launch(&settings).await;
-        assert!(running.bootstrapped.is_none(), "one bootstrap per database");
-        Self::wrap(
-            self.github.clone(),
-            settings,
-            tempfile::tempdir().unwrap(),
-            running,
-            shutdown,
-            self.admin_secret.clone(),
-            self.admin_id.clone(),
-        )
-    }
-
-    async fn launch(settings: &Settings) -> (latchkey::app::Running, oneshot::Sender<()>) {
-        let (tx, rx) = oneshot::channel::<()>();
-        let running = latchkey::app::start(settings.clone(), async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server starts");
-        (running, tx)
-    }
-
-    fn wrap(
+    /// Starts a node. `admin` (secret, id) names the admin of a database
+    /// that already has one; without it the database must be fresh, and the
+    /// admin is the one it bootstraps.
+    async fn boot(
         github: Arc<FakeGithub>,
         settings: Settings,
         dir: tempfile::TempDir,
-        running: latchkey::app::Running,
-        shutdown: oneshot::Sender<()>,
-        admin_secret: String,
-        admin_id: String,
+        admin: Option<(String, String)>,
     ) -> Self {
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let running = latchkey::app::start(settings.clone(), async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server starts");
+        let (admin_secret, admin_id) = match (admin, running.bootstrapped.as_ref()) {
+            (None, Some(boot)) => (boot.token.secret.expose(), boot.admin.id.to_string()),
+            (Some(known), None) => known,
+            (None, None) => panic!("a fresh database bootstraps its admin"),
+            (Some(_), Some(_)) => panic!("a database with an admin bootstraps none"),
+        };
         let base = format!("http://{}", running.addr);
         let metrics_base = running.metrics_addr.map(|a| format!("http://{a}"));
         tokio::spawn(running.wait());

@@ -5,7 +5,7 @@ use crate::helpers::*;
 use crate::oauth_support::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -599,6 +599,69 @@ async fn device_decisions_need_the_confirmation_page(app: TestApp) {
     assert_eq!(body["error"], "authorization_pending");
 }
 
+/// Each device authorization stores a device code, and a public client's
+/// id is all it takes: a flood from one address is cut off by the login
+/// limit, stores nothing more and leaves one audit row.
+async fn device_authorization_is_rate_limited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.login.rate_limit_per_minute = 3).await;
+    let client = register(&app, true, json!({})).await;
+    let start = || token_request(&app, "/oauth/device_authorization", &client, &[]);
+    let mut device_code = String::new();
+    for _ in 0..3 {
+        let (status, body) = start().await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        device_code = body["device_code"].as_str().unwrap().to_owned();
+    }
+    let refused = app
+        .client
+        .post(format!("{}/oauth/device_authorization", app.base))
+        .form(&[("client_id", client.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    let (status, _) = start().await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.number("SELECT COUNT(*) FROM oauth_device_codes").await,
+        3
+    );
+    assert_eq!(
+        app.number(
+            "SELECT COUNT(*) FROM audit_events WHERE kind = 'rate_limit.refused' \
+             AND target = '/oauth/device_authorization'"
+        )
+        .await,
+        1
+    );
+    // The login flows draw on the same budget.
+    let login = app
+        .request(Method::POST, "/login/oauth2/device/start", None, None)
+        .await;
+    assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The token endpoint, which the device then polls, is not limited.
+    let (status, body) = token_request(
+        &app,
+        "/oauth/token",
+        &client,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", &device_code),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "authorization_pending");
+}
+
 backend_tests!(
     client_authentication_rules,
     malformed_token_requests,
@@ -612,4 +675,4 @@ backend_tests!(
     wrong_user_codes_are_limited,
     device_decisions_need_the_confirmation_page,
 );
-backend_fns!(device_polling_answers);
+backend_fns!(device_polling_answers, device_authorization_is_rate_limited);

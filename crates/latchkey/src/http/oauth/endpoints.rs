@@ -25,11 +25,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(token))
         .routes(routes!(revoke))
         .routes(routes!(introspect))
-        .routes(routes!(device_authorization))
         .routes(routes!(metadata))
         .routes(routes!(userinfo))
         // The path in GoCD's example (seed 004).
         .route(GO_TOKEN_PATH, post(token))
+}
+
+/// Device authorization, apart so the login rate limit can guard it: each
+/// call stores a device code, and a public client's id, which anyone can
+/// read off its app, is all it takes.
+pub fn device_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(device_authorization))
 }
 
 pub const GO_TOKEN_PATH: &str = "/go/oauth/token";
@@ -254,7 +260,7 @@ pub struct DeviceAuthorizationBody {
     request_body(content = DeviceAuthorizationForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = DeviceAuthorizationBody),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
-        (status = 500, body = OAuthErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 500, body = OAuthErrorBody)))]
 async fn device_authorization(
     State(state): State<AppState>,
     form: OAuthForm,
