@@ -48,3 +48,11 @@ account_of() {
 
 # rss_mb PID: the process's resident set, in MB.
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+# wrk_errors FILE: the non-2xx answers and socket errors in wrk's report.
+wrk_errors() {
+  local non2xx sock
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$1")
+  sock=$(awk '/Socket errors/ {n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n}' "$1")
+  echo $(( ${non2xx:-0} + ${sock:-0} ))
+}

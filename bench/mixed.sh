@@ -45,11 +45,10 @@ summary=()
 for name in validate create refresh; do
   rps=$(awk '/^Requests\/sec/ {print $2}' "$work/$name.txt")
   total=$(awk '/requests in/ {print $1}' "$work/$name.txt")
-  bad=$(awk '/Non-2xx/ {print $NF}' "$work/$name.txt")
-  sock=$(awk '/Socket errors/ {print}' "$work/$name.txt")
-  [ -n "$bad" ] && errors=$((errors + bad))
-  [ -n "$sock" ] && { echo "$name: $sock" >&2; errors=$((errors + 1)); }
-  summary+=("| $name | $total | $rps | ${bad:-0} |")
+  bad=$(wrk_errors "$work/$name.txt")
+  errors=$((errors + bad))
+  grep -q "Socket errors" "$work/$name.txt" && echo "$name: $(grep "Socket errors" "$work/$name.txt")" >&2
+  summary+=("| $name | $total | $rps | $bad |")
 done
 read -r logins login_failed login_examples < "$work/logins.txt"
 errors=$((errors + login_failed))

@@ -53,12 +53,6 @@ export PAIRS="$work/pairs.txt"
 
 p99_ms() { awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /s$/) {sub(/s/, "", v); v *= 1000}; printf "%.2f", v}' "$1"; }
 rps() { awk '/^Requests\/sec/ {printf "%.0f", $2}' "$1"; }
-bad() {
-  local non2xx sock
-  non2xx=$(awk '/Non-2xx/ {print $NF}' "$1")
-  sock=$(awk '/Socket errors/ {n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n}' "$1")
-  echo $(( ${non2xx:-0} + ${sock:-0} ))
-}
 
 rows=()
 errors=0
@@ -83,7 +77,7 @@ for minute in $(seq 1 $((WARMUP + MINUTES))); do
   rss=$(rss_mb "$server")
   read -r logins login_failed login_examples < "$work/logins.txt"
   [ "$login_failed" -eq 0 ] || echo "login failures in minute $minute: $login_examples" >&2
-  minute_errors=$(( $(bad "$work/validate.txt") + $(bad "$work/create.txt") + $(bad "$work/refresh.txt") + login_failed ))
+  minute_errors=$(( $(wrk_errors "$work/validate.txt") + $(wrk_errors "$work/create.txt") + $(wrk_errors "$work/refresh.txt") + login_failed ))
   errors=$((errors + minute_errors))
   phase=measured
   [ "$minute" -le "$WARMUP" ] && phase=warm-up

@@ -424,6 +424,15 @@ pub async fn assert_unauthorized(response: Response) {
     assert!(challenge.unwrap_or_default().starts_with("Bearer"));
 }
 
+/// The whole seconds a refusal's `Retry-After` asks for; panics without one.
+pub fn retry_after_secs(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub async fn assert_error(response: Response, expected: StatusCode) -> Value {
     let (status, body) = json_of(response).await;
     assert_eq!(status, expected, "{body}");

@@ -620,12 +620,7 @@ async fn device_authorization_is_rate_limited(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry_after >= 1);
+    assert!(retry_after_secs(&refused) >= 1);
     let body: Value = refused.json().await.unwrap();
     assert!(body["error"].is_string(), "{body}");
     let (status, _) = start().await;
