@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak (issue 15, point 5): WARMUP (10) minutes and then MINUTES (10)
+# Soak (issue 15, point 5): WARMUP (15) minutes and then MINUTES (10)
 # measured minutes of mixed load at about half of the measured full-speed
 # mixed capacity (bench/mixed.sh: validation 67,500/s, creation 840/s,
 # refresh 810/s, web-flow logins 110/s) on one SQLite node whose database
@@ -10,15 +10,17 @@
 #
 # Why a warm-up: SQLite's page caches (16 readers x 256 KiB and the writer's
 # 2 MB, pooled by SQLite) fill in steps during the janitor's batched updates
-# and reach their bound after about 6 minutes of this load, and the
-# allocators' free space grows with them. Latchkey's own live Rust heap is
-# about 2.6 MB (README, Reliability: where the soak's memory goes).
+# and reach their bound after about 6 minutes of this load; the pool opens
+# readers as the load needs them, and both allocators' free space grows with
+# all that until about minute 12 (README, Reliability: where the soak's
+# memory goes). Latchkey's own live Rust heap is about 2.6 MB.
 #
 # Passes with 0 errors in every minute (warm-up included) and over the
 # measured minutes (at least 6): an RSS trend (least squares) of at most
 # 0.05 MB a segment, printed with its standard error,
-# the mean RSS of the last three within 2 % of the first three's, RSS at the
-# end within 5 % of RSS at the end of the warm-up, and no minute's p99 of
+# the mean RSS of the last three less than 2 % over the first three's, RSS at
+# the end less than 5 % over RSS at the end of the warm-up (the issue asks for
+# no growth; memory given back is not a failure), and no minute's p99 of
 # validation, creation or refresh over three times its median.
 #
 #   bash reliability/soak.sh
@@ -27,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MINUTES=${MINUTES:-10}
-WARMUP=${WARMUP:-10}
+WARMUP=${WARMUP:-15}
 SEGMENT=${SEGMENT:-60}
 SEED=${SEED:-500000}
 PORT=19897
@@ -118,7 +120,7 @@ for name, col in (("validation", 2), ("creation", 3), ("refresh", 4)):
     p99 = [float(r[col].split("/")[1]) for r in measured]
     median = statistics.median(p99)
     worst[name] = max(p99) / median if median > 0 else float("inf")
-ok = slope <= 0.05 and abs(drift) < 2 and abs(growth) < 5 and max(worst.values()) <= 3
+ok = slope <= 0.05 and drift < 2 and growth < 5 and max(worst.values()) <= 3
 print(f"RSS over the measured minutes: trend {slope:+.3f} MB a segment (standard error {stderr:.3f}), last three against first three {drift:+.1f} %, "
       f"{base:.1f} -> {rss[-1]:.1f} MB since the warm-up ({growth:+.1f} %), range {min(mrss):.1f}-{max(mrss):.1f} MB; "
       "worst p99 / median: " + ", ".join(f"{k} {v:.2f}" for k, v in worst.items()) + ("; ok" if ok else "; FAILED"))

@@ -130,8 +130,11 @@ impl Store {
                 Ok(store)
             }
             Backend::Sqlite if url.contains(":memory:") => {
-                // Every connection to :memory: is its own database: one only.
-                let pool = pool_options(backend, 1, false, pages).connect(url).await?;
+                // Every connection to :memory: is its own database: one only,
+                // and closing it would empty the database.
+                let pool = never_recycled(pool_options(backend, 1, false, pages))
+                    .connect(url)
+                    .await?;
                 Ok(Self::new(pool.clone(), pool, backend))
             }
             Backend::Sqlite => {
@@ -139,7 +142,7 @@ impl Store {
                 let url = sqlite_url_creating_file(url);
                 // The writer first: it creates the file and switches it to WAL.
                 let writer = pool_options(backend, 1, false, pages).connect(&url).await?;
-                let pool = pool_options(backend, max_connections, true, pages)
+                let pool = never_recycled(pool_options(backend, max_connections, true, pages))
                     .connect(&url)
                     .await?;
                 Ok(Self::new(pool, writer, backend))
@@ -206,6 +209,19 @@ impl Store {
             Backend::Sqlite => "",
         }
     }
+}
+
+/// sqlx runs each SQLite connection on its own OS thread, and by default
+/// closes connections idle for 10 minutes and any older than 30; the next
+/// demand starts new threads, and the allocator keeps the old threads' partly
+/// used pages: in the soak, mimalloc's arena grew 1.6 MB in the minute the
+/// 30-minute recycling came and never gave it back. Readers gain nothing from
+/// reconnecting to a local file, so they stay open. The writer keeps sqlx's
+/// recycling: should SQLite roll back a transaction by itself (disk full, I/O
+/// error), sqlx's count of open transactions goes wrong and the connection can
+/// stay inside one, and closing it is then the only way out.
+fn never_recycled(options: AnyPoolOptions) -> AnyPoolOptions {
+    options.idle_timeout(None).max_lifetime(None)
 }
 
 /// A SQLite reader's own page cache: 256 KiB (the writer keeps SQLite's 2 MB).
@@ -327,6 +343,27 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:x.db"), Some("x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+
+    /// The soak's RSS rose in a step when sqlx closed and reopened SQLite
+    /// connections (each one a thread of its own); closing the one
+    /// connection to `:memory:` would empty the database.
+    #[tokio::test]
+    async fn sqlite_readers_and_memory_databases_are_never_recycled() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let file = Store::connect(&url, StoreOptions::default()).await.unwrap();
+        let memory = Store::connect("sqlite::memory:", StoreOptions::default())
+            .await
+            .unwrap();
+        for pool in [&file.pool, &memory.pool] {
+            assert_eq!(pool.options().get_idle_timeout(), None);
+            assert_eq!(pool.options().get_max_lifetime(), None);
+        }
+        // The writer is the way out of a transaction SQLite ended by itself.
+        assert!(file.writer.options().get_max_lifetime().is_some());
+        file.close().await;
+        memory.close().await;
     }
 
     #[test]
