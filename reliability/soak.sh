@@ -6,7 +6,9 @@
 # already holds SEED (500,000) tokens: paced validation (<= 32,000/s), durable
 # token creation (<= 400/s), refresh rotation over 8 chains (<= 400/s) and
 # web-flow logins (about 50/s), in one-minute segments. After each minute it
-# records throughput, p99s, errors and the server's RSS, and prints a table.
+# records throughput, p99s, errors, the server's RSS and how many SQLite
+# statements and commits took over 100 ms (the server logs those), and prints
+# a table.
 #
 # Why a warm-up: SQLite's page caches (16 readers x 256 KiB and the writer's
 # 2 MB, pooled by SQLite) fill in steps during the janitor's batched updates
@@ -58,6 +60,7 @@ rps() { awk '/^Requests\/sec/ {printf "%.0f", $2}' "$1"; }
 
 rows=()
 errors=0
+slow_seen=0
 for minute in $(seq 1 $((WARMUP + MINUTES))); do
   DELAY_MS=1 SCRIPT= wrk -t1 -c32 -d"${SEGMENT}s" --latency -s reliability/lua/paced.lua \
     -H "Authorization: Bearer $secret" "$base/v1/login/token" > "$work/validate.txt" &
@@ -81,18 +84,25 @@ for minute in $(seq 1 $((WARMUP + MINUTES))); do
   [ "$login_failed" -eq 0 ] || echo "login failures in minute $minute: $login_examples" >&2
   minute_errors=$(( $(wrk_errors "$work/validate.txt") + $(wrk_errors "$work/create.txt") + $(wrk_errors "$work/refresh.txt") + login_failed ))
   errors=$((errors + minute_errors))
+  # SQL statements and commits over 100 ms (the server logs them at warn;
+  # a commit is where SQLite checkpoints). The time is the database
+  # connection's, from its own thread: a stall in the database or the disk
+  # shows here, one in the server's request handling does not.
+  slow_total=$(grep -c "slow statement\|slow commit" "$work/server.log" || true)
+  slow=$((slow_total - slow_seen))
+  slow_seen=$slow_total
   phase=measured
   [ "$minute" -le "$WARMUP" ] && phase=warm-up
-  rows+=("| $minute | $phase | $(rps "$work/validate.txt") / $(p99_ms "$work/validate.txt") | $(rps "$work/create.txt") / $(p99_ms "$work/create.txt") | $(rps "$work/refresh.txt") / $(p99_ms "$work/refresh.txt") | $(awk -v n="$logins" -v s="$SEGMENT" 'BEGIN {printf "%.1f", n / s}') | $minute_errors | $rss |")
-  echo "minute $minute: errors $minute_errors, RSS $rss MB" >&2
+  rows+=("| $minute | $phase | $(rps "$work/validate.txt") / $(p99_ms "$work/validate.txt") | $(rps "$work/create.txt") / $(p99_ms "$work/create.txt") | $(rps "$work/refresh.txt") / $(p99_ms "$work/refresh.txt") | $(awk -v n="$logins" -v s="$SEGMENT" 'BEGIN {printf "%.1f", n / s}') | $minute_errors | $rss | $slow |")
+  echo "minute $minute: errors $minute_errors, RSS $rss MB, slow SQL $slow" >&2
 done
 logged=$(grep -c " ERROR \|panicked\|database is locked" "$work/server.log" || true)
 errors=$((errors + logged))
 report=$(
   echo "Soak: $WARMUP + $MINUTES x ${SEGMENT} s of mixed load on SQLite, one node, $SEED tokens seeded; $(date -u +%Y-%m-%d)."
   echo
-  echo "| minute | phase | validation/s / p99 ms | creation/s / p99 ms | refresh/s / p99 ms | logins/s | errors | RSS MB |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+  echo "| minute | phase | validation/s / p99 ms | creation/s / p99 ms | refresh/s / p99 ms | logins/s | errors | RSS MB | slow SQL |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
 )
 echo "$report"
@@ -127,4 +137,8 @@ print(f"RSS over the measured minutes: trend {slope:+.3f} MB a segment (standard
 ')
 echo "$verdict"
 echo "errors: $errors (non-2xx, socket errors, failed logins, ERROR/panic/locked log lines: $logged)"
+if [ "$slow_seen" -gt 0 ]; then
+  echo "slow SQL statements and commits (the first 20 of $slow_seen):"
+  grep "slow statement\|slow commit" "$work/server.log" | head -20
+fi
 [ "$errors" -eq 0 ] && [[ "$verdict" == *"; ok" ]]

@@ -124,8 +124,8 @@ impl AuditEvent {
             address,
             request_id,
         };
-        if let Err(err) = store.insert_audit(&row).await {
-            tracing::error!(error = %err, kind = %row.kind, "could not store an audit event");
+        if let Err(err) = store.insert_audit(row).await {
+            tracing::error!(error = %err, kind = self.kind.as_str(), "could not store an audit event");
         }
     }
 }

@@ -183,7 +183,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(match deleted {
             0 => AccountDeletion::NotFound,
             _ => AccountDeletion::Deleted(hashes),
@@ -216,7 +216,7 @@ impl Store {
             .iter()
             .map(|row| rows::secret_hash(row, "secret_hash"))
             .collect::<Result<Vec<_>, _>>()?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(RoleChange::Changed(hashes))
     }
 

@@ -1,4 +1,4 @@
-//! The audit log's rows: inserted one by one, read newest first in pages,
+//! The audit log's rows: group-committed, read newest first in pages,
 //! deleted only by the janitor after the retention.
 
 use super::{Store, StoreError};
@@ -29,12 +29,24 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
-impl Store {
-    pub async fn insert_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, at, kind, outcome, account_id, actor_id, target, \
-             detail, address, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
+pub(super) async fn insert_audit<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    row: &AuditRow,
+) -> Result<(), StoreError> {
+    let query = sqlx::query(
+        "INSERT INTO audit_events (id, at, kind, outcome, account_id, actor_id, target, \
+         detail, address, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    );
+    bind_audit_row(query, row).execute(executor).await?;
+    Ok(())
+}
+
+/// The columns in the order of [`AUDIT_COLUMNS`].
+pub(super) fn bind_audit_row<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    row: &'q AuditRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
         .bind(&row.id)
         .bind(row.at)
         .bind(&row.kind)
@@ -45,9 +57,16 @@ impl Store {
         .bind(&row.detail)
         .bind(&row.address)
         .bind(&row.request_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+}
+
+pub(super) const AUDIT_COLUMNS: &str =
+    "id, at, kind, outcome, account_id, actor_id, target, detail, address, request_id";
+
+impl Store {
+    /// Committed when this returns; concurrent inserts share a commit with
+    /// each other and with new tokens.
+    pub async fn insert_audit(&self, row: AuditRow) -> Result<(), StoreError> {
+        self.group.insert_audit(row).await
     }
 
     /// Newest first.

@@ -23,13 +23,13 @@ impl Store {
             .await?
             .try_get("n")?;
         if existing > 0 {
-            tx.commit().await?;
+            super::commit(tx).await?;
             return Ok(false);
         }
         // Configuration named this email: it counts as set by an admin.
         insert_account(&mut *tx, admin, Role::Admin, true, token.created_at).await?;
         insert_token(&mut *tx, token, hash).await?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(true)
     }
 }

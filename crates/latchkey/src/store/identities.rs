@@ -65,7 +65,7 @@ impl Store {
         // The email came from GitHub's verified addresses.
         insert_account(&mut *tx, account, role, true, Timestamp::now()).await?;
         insert_identity(&mut *tx, account.id, identity).await?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(())
     }
 }

@@ -161,7 +161,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok((deleted > 0).then_some(hashes))
     }
 

@@ -99,11 +99,14 @@ impl Store {
         .await?
         .rows_affected();
         if claimed != 1 {
+            // Rather than dropped: the writer's release check then has no
+            // queued rollback to wait for (a lost race is common under load).
+            tx.rollback().await?;
             return Ok(false);
         }
         insert_grant(&mut tx, grant).await?;
         insert_pair(&mut tx, access, refresh).await?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(true)
     }
 }

@@ -240,13 +240,13 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         insert_grant(&mut tx, grant).await?;
         insert_pair(&mut tx, access, refresh).await?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(())
     }
 
     /// Group-committed with concurrent issuances (client_credentials).
     pub async fn insert_access_token(&self, token: &NewAccessToken) -> Result<(), StoreError> {
-        self.tokens.insert_access(token).await
+        self.group.insert_access(token).await
     }
 
     /// Rotates a refresh token: marks it used, keeps the sealed successor
@@ -275,6 +275,9 @@ impl Store {
         .await?
         .rows_affected();
         if claimed != 1 {
+            // Rather than dropped: the writer's release check then has no
+            // queued rollback to wait for (a lost race is common under load).
+            tx.rollback().await?;
             return Ok(false);
         }
         insert_pair(&mut tx, access, Some(refresh)).await?;
@@ -283,7 +286,7 @@ impl Store {
             .bind(refresh.grant.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(true)
     }
 
@@ -296,7 +299,7 @@ impl Store {
             .bind(grant.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok(hashes)
     }
 
@@ -378,7 +381,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        tx.commit().await?;
+        super::commit(tx).await?;
         Ok((consents + grants + devices > 0 || !hashes.is_empty()).then_some(hashes))
     }
 

@@ -52,7 +52,7 @@ impl Store {
     /// Committed when this returns; concurrent inserts share a commit.
     /// [`StoreError::MissingReference`] when the account is gone.
     pub async fn insert_token(&self, token: &Token, hash: &SecretHash) -> Result<(), StoreError> {
-        self.tokens.insert(token, hash).await
+        self.group.insert(token, hash).await
     }
 
     pub async fn list_tokens(&self, account: AccountId) -> Result<Vec<Token>, StoreError> {
