@@ -85,9 +85,10 @@ for minute in $(seq 1 $((WARMUP + MINUTES))); do
   minute_errors=$(( $(wrk_errors "$work/validate.txt") + $(wrk_errors "$work/create.txt") + $(wrk_errors "$work/refresh.txt") + login_failed ))
   errors=$((errors + minute_errors))
   # SQL statements and commits over 100 ms (the server logs them at warn;
-  # a commit is where SQLite checkpoints). The time is the database
-  # connection's, from its own thread: a stall in the database or the disk
-  # shows here, one in the server's request handling does not.
+  # a commit is where SQLite checkpoints). A statement is timed on the
+  # connection's own thread; a commit from the writing task, so it also
+  # counts waiting for that thread. A stall in the database or the disk
+  # shows here; one in the HTTP layer, before the write, does not.
   slow_total=$(grep -c "slow statement\|slow commit" "$work/server.log" || true)
   slow=$((slow_total - slow_seen))
   slow_seen=$slow_total

@@ -124,9 +124,17 @@ impl AuditEvent {
             address,
             request_id,
         };
-        if let Err(err) = store.insert_audit(row).await {
-            tracing::error!(error = %err, kind = self.kind.as_str(), "could not store an audit event");
-        }
+        // On a task of its own, so that the event is written (or its failure
+        // logged) even if the request is abandoned meanwhile: the action it
+        // records has happened. The caller still waits for it.
+        let store = store.clone();
+        let kind = self.kind.as_str();
+        let write = tokio::spawn(async move {
+            if let Err(err) = store.insert_audit(row).await {
+                tracing::error!(error = %err, kind, "could not store an audit event");
+            }
+        });
+        let _ = write.await;
     }
 }
 

@@ -34,6 +34,8 @@ pub(super) async fn insert_audit<'e>(
     row: &AuditRow,
 ) -> Result<(), StoreError> {
     let query = sqlx::query(
+        // AUDIT_COLUMNS, spelled out so that the statement is a constant
+        // (prepared once per connection and cached).
         "INSERT INTO audit_events (id, at, kind, outcome, account_id, actor_id, target, \
          detail, address, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     );

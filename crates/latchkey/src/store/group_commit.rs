@@ -84,10 +84,14 @@ async fn run(backend: Backend, pool: AnyPool, mut inbox: mpsc::Receiver<Pending>
                     let _ = pending.reply.send(Ok(()));
                 }
             }
-            // One bad row (its account was just deleted) fails the whole
-            // statement: find out which, one by one. Any other failure (the
-            // database is down) is everyone's, and is not retried 64 times.
-            Err(StoreError::MissingReference | StoreError::Conflict) if batch.len() > 1 => {
+            // One bad row (its account was just deleted, a text PostgreSQL
+            // refuses) fails the whole statement: find out which, one by
+            // one, so that no one else's write fails with it. A database
+            // that is down or closed fails everyone, and is not retried 64
+            // times.
+            Err(StoreError::MissingReference | StoreError::Conflict | StoreError::Database(_))
+                if batch.len() > 1 =>
+            {
                 for pending in batch.drain(..) {
                     let outcome = insert_one(&pool, &pending.row).await;
                     let _ = pending.reply.send(outcome);
