@@ -9,8 +9,10 @@
 //! only after its row is committed.
 
 use super::audit::{bind_audit_row, insert_audit, AuditRow, AUDIT_COLUMNS};
-use super::oauth_tokens::{insert_access_token, NewAccessToken};
-use super::tokens::insert_token;
+use super::oauth_tokens::{
+    bind_access_token, insert_access_token, NewAccessToken, ACCESS_TOKEN_COLUMNS,
+};
+use super::tokens::{bind_token, insert_token, TOKEN_COLUMNS};
 use super::{Backend, StoreError};
 use crate::domain::{SecretHash, Token};
 use sqlx::{Any, AnyPool};
@@ -190,24 +192,11 @@ async fn insert_api_rows<'e>(
     executor: impl sqlx::Executor<'e, Database = Any>,
     rows: &[(&Token, &SecretHash)],
 ) -> Result<(), StoreError> {
-    let sql = multi_row_insert(
-        backend,
-        "tokens",
-        "id, account_id, secret_hash, created_at, expires_at, name, scopes",
-        7,
-        rows.len(),
-    );
+    let sql = multi_row_insert(backend, "tokens", TOKEN_COLUMNS, 7, rows.len());
     // Statements of every batch size would crowd the statement cache.
     let mut query = sqlx::query(&sql).persistent(false);
     for (token, hash) in rows {
-        query = query
-            .bind(token.id.to_string())
-            .bind(token.account_id.to_string())
-            .bind(hash.0.to_vec())
-            .bind(token.created_at.as_micros())
-            .bind(token.expires_at.as_micros())
-            .bind(token.name.as_deref().map(str::to_owned))
-            .bind(token.scopes.map(|s| s.to_string()));
+        query = bind_token(query, token, hash);
     }
     query.execute(executor).await?;
     Ok(())
@@ -221,21 +210,13 @@ async fn insert_access_rows<'e>(
     let sql = multi_row_insert(
         backend,
         "oauth_access_tokens",
-        "id, secret_hash, client_id, grant_id, account_id, scopes, created_at, expires_at",
+        ACCESS_TOKEN_COLUMNS,
         8,
         rows.len(),
     );
     let mut query = sqlx::query(&sql).persistent(false);
     for token in rows {
-        query = query
-            .bind(token.id.to_string())
-            .bind(token.hash.0.to_vec())
-            .bind(token.client.to_string())
-            .bind(token.grant.map(|g| g.to_string()))
-            .bind(token.account.map(|a| a.to_string()))
-            .bind(token.scopes.to_string())
-            .bind(token.created_at.as_micros())
-            .bind(token.expires_at.as_micros());
+        query = bind_access_token(query, token);
     }
     query.execute(executor).await?;
     Ok(())

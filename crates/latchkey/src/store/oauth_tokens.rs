@@ -101,23 +101,33 @@ pub(super) async fn insert_access_token<'e>(
     executor: impl sqlx::Executor<'e, Database = Any>,
     token: &NewAccessToken,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO oauth_access_tokens \
          (id, secret_hash, client_id, grant_id, account_id, scopes, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(token.id.to_string())
-    .bind(token.hash.0.to_vec())
-    .bind(token.client.to_string())
-    .bind(token.grant.map(|g| g.to_string()))
-    .bind(token.account.map(|a| a.to_string()))
-    .bind(token.scopes.to_string())
-    .bind(token.created_at.as_micros())
-    .bind(token.expires_at.as_micros())
-    .execute(executor)
-    .await?;
+    );
+    bind_access_token(query, token).execute(executor).await?;
     Ok(())
 }
+
+/// The columns in the order of [`ACCESS_TOKEN_COLUMNS`].
+pub(super) fn bind_access_token<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    token: &'q NewAccessToken,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(token.id.to_string())
+        .bind(token.hash.0.to_vec())
+        .bind(token.client.to_string())
+        .bind(token.grant.map(|g| g.to_string()))
+        .bind(token.account.map(|a| a.to_string()))
+        .bind(token.scopes.to_string())
+        .bind(token.created_at.as_micros())
+        .bind(token.expires_at.as_micros())
+}
+
+pub(super) const ACCESS_TOKEN_COLUMNS: &str =
+    "id, secret_hash, client_id, grant_id, account_id, scopes, created_at, expires_at";
 
 async fn insert_refresh_token(
     tx: &mut Transaction<'_, Any>,

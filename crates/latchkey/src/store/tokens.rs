@@ -32,21 +32,32 @@ pub(super) async fn insert_token<'e>(
     token: &Token,
     hash: &SecretHash,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO tokens (id, account_id, secret_hash, created_at, expires_at, name, scopes) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(token.id.to_string())
-    .bind(token.account_id.to_string())
-    .bind(&hash.0[..])
-    .bind(token.created_at.as_micros())
-    .bind(token.expires_at.as_micros())
-    .bind(token.name.as_deref())
-    .bind(token.scopes.map(|s| s.to_string()))
-    .execute(executor)
-    .await?;
+    );
+    bind_token(query, token, hash).execute(executor).await?;
     Ok(())
 }
+
+/// The columns in the order of [`TOKEN_COLUMNS`].
+pub(super) fn bind_token<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    token: &'q Token,
+    hash: &'q SecretHash,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(token.id.to_string())
+        .bind(token.account_id.to_string())
+        .bind(&hash.0[..])
+        .bind(token.created_at.as_micros())
+        .bind(token.expires_at.as_micros())
+        .bind(token.name.as_deref())
+        .bind(token.scopes.map(|s| s.to_string()))
+}
+
+pub(super) const TOKEN_COLUMNS: &str =
+    "id, account_id, secret_hash, created_at, expires_at, name, scopes";
 
 impl Store {
     /// Committed when this returns; concurrent inserts share a commit.
