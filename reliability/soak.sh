@@ -126,7 +126,7 @@ done
 logged=$(grep -c " ERROR \|panicked\|database is locked" "$work/server.log" || true)
 errors=$((errors + logged))
 report=$(
-  echo "Soak: $WARMUP + $MINUTES x ${SEGMENT} s of mixed load on SQLite, one node, $SEED tokens seeded; $(date -u +%Y-%m-%d)."
+  echo "Soak: $WARMUP + $MINUTES x ${SEGMENT} s of mixed load on SQLite, one node, $SEED tokens seeded, OAuth access tokens living ${LATCHKEY_OAUTH_ACCESS_TOKEN_TTL_SECS} s, janitor batch ${LATCHKEY_JANITOR_BATCH:-of the default}; $(date -u +%Y-%m-%d)."
   echo
   echo "| minute | phase | validation/s / p99 ms | creation/s / p99 ms | refresh/s / p99 ms | logins/s | errors | RSS peak MB | RSS at the end MB | slow SQL |"
   echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -34,7 +34,7 @@ pub enum Command {
     Janitor {
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Rows deleted per statement (default 1000, or `janitor_batch`).
+        /// Rows deleted per statement (default 100, or `janitor_batch`).
         #[arg(long, env = "LATCHKEY_JANITOR_BATCH")]
         batch: Option<u32>,
         /// Days audit events are kept (default 90, or `audit_retention_days`).
