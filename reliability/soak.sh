@@ -39,7 +39,8 @@
 # of this script are still printed, not judged.
 #
 #   bash reliability/soak.sh
-#   WARMUP=15 MINUTES=60 bash reliability/soak.sh                  # the long run
+#   MINUTES=60 bash reliability/soak.sh   # a long run (in the one so far RSS settled
+#                                         # only by minute 36: README)
 #   WARMUP=1 MINUTES=6 SEGMENT=10 SEED=0 bash reliability/soak.sh   # the script works (its RSS verdict means nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +55,7 @@ PORT=19897
 # OAuth access tokens live an hour by default, so a shorter run never sees
 # the janitor delete them; at this load it deletes about 21,000 a minute once
 # they expire (a 60-minute run found it holding SQLite's writer long enough
-# to put creation's p99 at 110-360 ms). Five minutes puts that steady state
+# to put creation's p99 at 65-360 ms). Five minutes puts that steady state
 # inside the warm-up.
 export LATCHKEY_OAUTH_ACCESS_TOKEN_TTL_SECS=${LATCHKEY_OAUTH_ACCESS_TOKEN_TTL_SECS:-300}
 . bench/lib.sh

@@ -27,7 +27,7 @@ impl Default for SweepConfig {
             // Each statement holds SQLite's one writer for its whole run, and
             // every token creation waits behind it: 1,000 OAuth access tokens
             // (six indexes each) took 100-170 ms to delete under the soak's
-            // load, and creation's p99 rose from about 20 to 110-360 ms once
+            // load, and creation's p99 rose from about 20 to 65-360 ms once
             // they began to expire. No 100-row statement has been logged
             // as slow (over 100 ms) in the soak since.
             batch: 100,
